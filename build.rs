@@ -1,0 +1,56 @@
+//! Embeds every `models/*.toml` card into the binary, so adding a model is adding a file.
+use std::{env, fs, path::Path};
+
+fn main() {
+    println!("cargo:rerun-if-changed=models");
+    let mut cards: Vec<_> = fs::read_dir("models")
+        .expect("models/ folder")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    cards.sort();
+    let mut out = String::from("/// Built-in model cards: (file name, TOML text).\npub static BUILTIN_CARDS: &[(&str, &str)] = &[\n");
+    for p in &cards {
+        println!("cargo:rerun-if-changed={}", p.display());
+        let abs = fs::canonicalize(p).unwrap();
+        out += &format!(
+            "    ({:?}, include_str!({:?})),\n",
+            p.file_name().unwrap().to_string_lossy(),
+            abs.display().to_string()
+        );
+    }
+    out += "];\n";
+    let out_dir = env::var("OUT_DIR").unwrap();
+    fs::write(Path::new(&out_dir).join("cards.rs"), out).unwrap();
+
+    // The prompt templates and the summary schema, likewise.
+    println!("cargo:rerun-if-changed=prompts");
+    let mut prompts: Vec<_> = fs::read_dir("prompts")
+        .expect("prompts/ folder")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "j2"))
+        .collect();
+    prompts.sort();
+    let mut out = String::from("/// Built-in prompt templates: (file name, text).\npub static BUILTIN_PROMPTS: &[(&str, &str)] = &[\n");
+    for p in &prompts {
+        println!("cargo:rerun-if-changed={}", p.display());
+        out += &format!(
+            "    ({:?}, include_str!({:?})),\n",
+            p.file_name().unwrap().to_string_lossy(),
+            fs::canonicalize(p).unwrap().display().to_string()
+        );
+    }
+    out += "];\n";
+    let schema = fs::canonicalize("prompts/summary.schema.json").expect("prompts/summary.schema.json");
+    out += &format!("/// The summary JSON schema.\npub static SUMMARY_SCHEMA: &str = include_str!({:?});\n", schema.display().to_string());
+    fs::write(Path::new(&out_dir).join("prompts.rs"), out).unwrap();
+    // The build's commit, for bench rows (llama-bench's build_commit).
+    let commit = std::process::Command::new("git")
+        .args(["rev-parse", "--short=9", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|| "unknown".into());
+    println!("cargo:rustc-env=PRECIS_BUILD_COMMIT={commit}");
+}

@@ -1,0 +1,116 @@
+//! Device choice (`--device auto|cpu|cuda|cuda:N`), its resolution to a candle device,
+//! CPU feature checks, and the CPU thread count. Knows nothing of models.
+
+use crate::error::{Error, Result};
+use std::str::FromStr;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DeviceChoice {
+    #[default]
+    Auto,
+    Cpu,
+    Cuda(usize),
+}
+
+impl FromStr for DeviceChoice {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Ok(match s {
+            "auto" => DeviceChoice::Auto,
+            "cpu" => DeviceChoice::Cpu,
+            "cuda" | "gpu" => DeviceChoice::Cuda(0),
+            _ => match s.strip_prefix("cuda:").and_then(|n| n.parse().ok()) {
+                Some(n) => DeviceChoice::Cuda(n),
+                None => {
+                    return Err(Error::Usage(format!("--device {s}: expected auto, cpu, cuda or cuda:N")))
+                }
+            },
+        })
+    }
+}
+
+impl std::fmt::Display for DeviceChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DeviceChoice::Auto => write!(f, "auto"),
+            DeviceChoice::Cpu => write!(f, "cpu"),
+            DeviceChoice::Cuda(n) => write!(f, "cuda:{n}"),
+        }
+    }
+}
+
+/// Whether this binary was built with CUDA support.
+pub const CUDA_BUILT: bool = cfg!(feature = "cuda");
+
+/// Resolves a choice to a candle device: `auto` is CUDA 0 when built in and present.
+pub fn resolve(choice: DeviceChoice) -> Result<(candle_core::Device, String)> {
+    match choice {
+        DeviceChoice::Cpu => Ok((candle_core::Device::Cpu, "cpu".into())),
+        DeviceChoice::Auto => {
+            if CUDA_BUILT && candle_core::utils::cuda_is_available() {
+                if let Ok(d) = candle_core::Device::new_cuda(0) {
+                    return Ok((d, "cuda:0".into()));
+                }
+            }
+            Ok((candle_core::Device::Cpu, "cpu".into()))
+        }
+        DeviceChoice::Cuda(n) => {
+            if !CUDA_BUILT {
+                return Err(Error::Device {
+                    device: choice.to_string(),
+                    msg: "this precis was built without CUDA; rebuild with `cargo build --release --features cuda` (see README, GPU)".into(),
+                });
+            }
+            candle_core::Device::new_cuda(n)
+                .map(|d| (d, format!("cuda:{n}")))
+                .map_err(|e| Error::Device { device: choice.to_string(), msg: format!("no usable CUDA device: {}", first_line(&e.to_string())) })
+        }
+    }
+}
+
+/// Physical cores (the default for `--threads`).
+pub fn default_threads() -> usize {
+    num_cpus::get_physical().max(1)
+}
+
+/// Sets candle's CPU thread count once per process (later calls keep the first).
+pub fn init_threads(n: usize) {
+    let _ = rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build_global();
+}
+
+/// A warning when this x86-64 CPU lacks the AVX2/FMA the build assumes.
+pub fn cpu_warning() -> Option<String> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if !(std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")) {
+            return Some("this CPU lacks AVX2/FMA: precis is built for x86-64-v3 and may crash or run slowly; rebuild without .cargo/config.toml's target-cpu".into());
+        }
+    }
+    None
+}
+
+pub(crate) fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or("").trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_device_flags() {
+        assert_eq!("auto".parse::<DeviceChoice>().unwrap(), DeviceChoice::Auto);
+        assert_eq!("cuda:1".parse::<DeviceChoice>().unwrap(), DeviceChoice::Cuda(1));
+        assert_eq!("cuda".parse::<DeviceChoice>().unwrap(), DeviceChoice::Cuda(0));
+        assert!("tpu".parse::<DeviceChoice>().unwrap_err().to_string().contains("--device tpu"));
+        assert!("cuda:x".parse::<DeviceChoice>().is_err());
+    }
+
+    #[test]
+    fn cuda_without_cuda_build_is_a_clear_error() {
+        if !CUDA_BUILT {
+            let err = resolve(DeviceChoice::Cuda(0)).unwrap_err().to_string();
+            assert!(err.contains("built without CUDA"), "{err}");
+        }
+    }
+}

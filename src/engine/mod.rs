@@ -1,0 +1,65 @@
+//! The inference engine: the only place candle and tokenizers appear.
+//!
+//! [`Engine`] is what the rest of precis sees: tokenise, render a chat, generate.
+//! [`load`] opens a GGUF file, checks it, and picks the backend. The fake engine
+//! ([`fake::FakeEngine`]) is a deterministic stand-in for fast CLI tests.
+
+pub mod chat;
+pub mod cpu;
+pub mod device;
+pub mod fake;
+pub mod generate;
+pub mod gguf;
+pub mod model;
+pub mod tokenizer;
+
+use crate::error::Result;
+use std::time::Duration;
+
+pub use chat::{ChatPrompt, Message, Role};
+pub use device::DeviceChoice;
+pub use generate::{GenParams, Generation, StopReason};
+
+/// Facts about a loaded model, for stats, bench rows and `models info`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ModelInfo {
+    /// File name of the GGUF (llama-bench's `model_filename`).
+    pub filename: String,
+    /// e.g. `llama 135M Q4_1` (llama-bench's `model_type`).
+    pub model_type: String,
+    pub architecture: String,
+    /// Bytes of tensor data.
+    pub size_bytes: u64,
+    pub n_params: u64,
+    pub context_length: usize,
+    pub vocab_size: usize,
+    /// `cpu`, `cuda:0`, …
+    pub device: String,
+    pub load_time: Duration,
+}
+
+/// A loaded model that can tokenise and generate.
+///
+/// Implementations: the candle-backed GGUF engine ([`model::GgufEngine`]) and the
+/// deterministic [`fake::FakeEngine`].
+pub trait Engine {
+    fn info(&self) -> &ModelInfo;
+
+    /// Tokens of plain text (article text is data: special-token text is never parsed).
+    fn encode_text(&self, text: &str) -> Result<Vec<u32>>;
+
+    /// Token count of plain text.
+    fn count_tokens(&self, text: &str) -> Result<usize> {
+        Ok(self.encode_text(text)?.len())
+    }
+
+    /// Renders a chat with the model's own template and tokenises it; message contents are
+    /// encoded as plain text, the template's own markup with control tokens parsed.
+    fn encode_chat(&self, chat: &ChatPrompt) -> Result<Vec<u32>>;
+
+    fn decode(&self, tokens: &[u32]) -> Result<String>;
+
+    /// Runs one generation: clear the cache, prefill `prompt`, decode until an
+    /// end-of-generation token, a stop rule, or the budget.
+    fn generate(&mut self, prompt: &[u32], params: &GenParams) -> Result<Generation>;
+}

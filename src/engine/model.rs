@@ -1,0 +1,206 @@
+//! The GGUF engine: load a checked GGUF file onto a device with candle (or precis's own
+//! CPU path), with its tokenizer and chat template, behind the [`Engine`] trait.
+//! The load → tokenise → prefill → decode path lives here and in `generate.rs`.
+
+use super::chat::encode_parts;
+use super::device::{self, DeviceChoice};
+use super::generate::{self, Forward, GenParams, Generation};
+use super::gguf::{GgufInfo, Value};
+use super::tokenizer::GgufTokenizer;
+use super::{Engine, ModelInfo};
+use crate::error::{Error, Result};
+use crate::template::{ChatPrompt, ChatTemplate};
+use candle_core::{Device, Tensor};
+use candle_transformers::models::{quantized_llama, quantized_qwen2};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Which implementation runs the transformer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Backend {
+    /// precis's own CPU kernels where they support the file, else candle.
+    #[default]
+    Auto,
+    Candle,
+    Native,
+}
+
+impl std::str::FromStr for Backend {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "auto" => Ok(Backend::Auto),
+            "candle" => Ok(Backend::Candle),
+            "native" => Ok(Backend::Native),
+            _ => Err(Error::Usage(format!("--backend {s}: expected auto, candle or native"))),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    pub device: DeviceChoice,
+    pub threads: usize,
+    pub backend: Backend,
+    /// End-of-generation token texts (from the card); the file's EOS is always added.
+    pub eog_tokens: Vec<String>,
+    /// The architecture the card promises, checked against the file.
+    pub expect_arch: Option<String>,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            device: DeviceChoice::Auto,
+            threads: device::default_threads(),
+            backend: Backend::Auto,
+            eog_tokens: vec!["<|im_end|>".into(), "<|endoftext|>".into()],
+            expect_arch: None,
+        }
+    }
+}
+
+/// A GGUF model loaded for inference.
+pub struct GgufEngine {
+    info: ModelInfo,
+    tokenizer: GgufTokenizer,
+    template: ChatTemplate,
+    model: Box<dyn Forward>,
+}
+
+impl GgufEngine {
+    pub fn load(path: &Path, opts: &LoadOptions) -> Result<Self> {
+        let t0 = Instant::now();
+        let gguf = GgufInfo::read(path)?;
+        gguf.check_supported()?;
+        let arch = gguf.architecture()?.to_string();
+        if let Some(want) = &opts.expect_arch {
+            if *want != arch {
+                return Err(Error::model(path, format!("the model card says {want}, the file is {arch}")));
+            }
+        }
+        let tokenizer = GgufTokenizer::from_gguf(&gguf, &opts.eog_tokens)?;
+        let template = chat_template(&gguf, &tokenizer)?;
+        device::init_threads(opts.threads);
+        let (dev, dev_name) = device::resolve(opts.device)?;
+        let model = load_candle(&gguf, &arch, &dev)?;
+        let (size_bytes, n_params) = gguf.size_and_params();
+        let ctx = gguf.u64(&format!("{arch}.context_length"))? as usize;
+        let info = ModelInfo {
+            filename: path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
+            model_type: format!("{arch} {} {}", human_params(n_params), gguf.main_type()),
+            architecture: arch,
+            size_bytes,
+            n_params,
+            context_length: ctx.min(model.max_positions()),
+            vocab_size: tokenizer.vocab_size(),
+            device: dev_name,
+            load_time: t0.elapsed(),
+        };
+        Ok(GgufEngine { info, tokenizer, template, model })
+    }
+
+    pub fn tokenizer(&self) -> &GgufTokenizer {
+        &self.tokenizer
+    }
+}
+
+impl Engine for GgufEngine {
+    fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+    fn encode_text(&self, text: &str) -> Result<Vec<u32>> {
+        self.tokenizer.encode_plain(text)
+    }
+    fn encode_chat(&self, chat: &ChatPrompt) -> Result<Vec<u32>> {
+        encode_parts(&self.tokenizer, &self.template.render(chat)?)
+    }
+    fn decode(&self, tokens: &[u32]) -> Result<String> {
+        self.tokenizer.decode(tokens)
+    }
+    fn generate(&mut self, prompt: &[u32], params: &GenParams) -> Result<Generation> {
+        let tok = &self.tokenizer;
+        generate::generate(self.model.as_mut(), prompt, params, &|t| tok.is_eog(t), &|ids| tok.decode(ids))
+    }
+}
+
+fn chat_template(gguf: &GgufInfo, tok: &GgufTokenizer) -> Result<ChatTemplate> {
+    let piece = |key: &str| {
+        gguf.get(key)
+            .and_then(Value::as_u64)
+            .and_then(|id| tok.piece(id as u32))
+            .unwrap_or("")
+            .to_string()
+    };
+    let source = gguf.get("tokenizer.chat_template").and_then(Value::as_str).unwrap_or(
+        // ChatML, for files that carry no template.
+        "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}<|im_start|>assistant\n",
+    );
+    ChatTemplate::new(source, &piece("tokenizer.ggml.bos_token_id"), &piece("tokenizer.ggml.eos_token_id"))
+        .map_err(|e| Error::model(&gguf.path, format!("tokenizer.chat_template: {e}")))
+}
+
+fn human_params(n: u64) -> String {
+    if n >= 1_000_000_000 {
+        format!("{:.1}B", n as f64 / 1e9)
+    } else {
+        format!("{}M", (n as f64 / 1e6).round())
+    }
+}
+
+/// candle's quantised llama / qwen2, behind [`Forward`].
+enum CandleModel {
+    Llama(quantized_llama::ModelWeights),
+    Qwen2(quantized_qwen2::ModelWeights),
+}
+
+struct CandleForward {
+    model: CandleModel,
+    device: Device,
+    max_positions: usize,
+    path: PathBuf,
+}
+
+fn load_candle(gguf: &GgufInfo, arch: &str, dev: &Device) -> Result<Box<dyn Forward>> {
+    let path = &gguf.path;
+    let cerr = |e: candle_core::Error| Error::model(path, device::first_line(&e.to_string()));
+    let mut file = gguf.open()?;
+    let content = candle_core::quantized::gguf_file::Content::read(&mut file).map_err(cerr)?;
+    let ctx = gguf.u64(&format!("{arch}.context_length"))? as usize;
+    let (model, max_positions) = match arch {
+        "llama" => (
+            CandleModel::Llama(quantized_llama::ModelWeights::from_gguf(content, &mut file, dev).map_err(cerr)?),
+            // candle's llama sizes its RoPE tables to MAX_SEQ_LEN, whatever the file says.
+            ctx.min(quantized_llama::MAX_SEQ_LEN),
+        ),
+        "qwen2" => (CandleModel::Qwen2(quantized_qwen2::ModelWeights::from_gguf(content, &mut file, dev).map_err(cerr)?), ctx),
+        other => return Err(Error::model(path, format!("unsupported architecture {other:?}"))),
+    };
+    Ok(Box::new(CandleForward { model, device: dev.clone(), max_positions, path: path.clone() }))
+}
+
+impl Forward for CandleForward {
+    fn clear_cache(&mut self) {
+        match &mut self.model {
+            CandleModel::Llama(m) => m.clear_kv_cache(),
+            CandleModel::Qwen2(m) => m.clear_kv_cache(),
+        }
+    }
+
+    fn forward(&mut self, tokens: &[u32], pos: usize) -> Result<Vec<f32>> {
+        let (model, device) = (&mut self.model, &self.device);
+        let mut run = || -> candle_core::Result<Vec<f32>> {
+            let x = Tensor::new(tokens, device)?.unsqueeze(0)?;
+            let logits = match model {
+                CandleModel::Llama(m) => m.forward(&x, pos)?,
+                CandleModel::Qwen2(m) => m.forward(&x, pos)?,
+            };
+            logits.squeeze(0)?.to_dtype(candle_core::DType::F32)?.to_vec1::<f32>()
+        };
+        run().map_err(|e| Error::Engine(format!("{}: {}", self.path.display(), device::first_line(&e.to_string()))))
+    }
+
+    fn max_positions(&self) -> usize {
+        self.max_positions
+    }
+}
