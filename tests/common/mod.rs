@@ -1,0 +1,29 @@
+//! Shared helpers for integration tests: the real model file (fetched through precis's
+//! own hub code: cache, then hub, then the offline mirror) and the shared fixtures.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+/// `../shared`, beside the repository.
+pub fn shared() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared")
+}
+
+pub fn sample_article() -> PathBuf {
+    shared().join("samples/nk-russia-hearing.txt")
+}
+
+/// The GGUF file of a card, fetched once per machine into the Hugging Face cache.
+/// `PRECIS_TEST_MODEL_<ID>` (id upper-cased, non-alphanumerics as `_`) overrides it.
+pub fn model_file(id: &str) -> PathBuf {
+    let var: String = id.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
+    if let Some(p) = std::env::var_os(format!("PRECIS_TEST_MODEL_{var}")) {
+        return PathBuf::from(p);
+    }
+    let card = precis::registry::find(id).expect("card");
+    let opts = precis::hub::FetchOptions::from_env(false);
+    precis::hub::resolve(&card, &opts).unwrap_or_else(|e| panic!("cannot get model {id}: {e}")).path
+}
+
+pub const DEFAULT_MODEL: &str = "smollm2-135m-instruct-q4_1";
+pub const QWEN_MODEL: &str = "qwen2.5-coder-0.5b-instruct-q4_k_m";
