@@ -9,7 +9,9 @@ fn main() {
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
         .collect();
     cards.sort();
-    let mut out = String::from("/// Built-in model cards: (file name, TOML text).\npub static BUILTIN_CARDS: &[(&str, &str)] = &[\n");
+    let mut out = String::from(
+        "/// Built-in model cards: (file name, TOML text).\npub static BUILTIN_CARDS: &[(&str, &str)] = &[\n",
+    );
     for p in &cards {
         println!("cargo:rerun-if-changed={}", p.display());
         let abs = fs::canonicalize(p).unwrap();
@@ -31,7 +33,9 @@ fn main() {
         .filter(|p| p.extension().is_some_and(|x| x == "j2"))
         .collect();
     prompts.sort();
-    let mut out = String::from("/// Built-in prompt templates: (file name, text).\npub static BUILTIN_PROMPTS: &[(&str, &str)] = &[\n");
+    let mut out = String::from(
+        "/// Built-in prompt templates: (file name, text).\npub static BUILTIN_PROMPTS: &[(&str, &str)] = &[\n",
+    );
     for p in &prompts {
         println!("cargo:rerun-if-changed={}", p.display());
         out += &format!(
@@ -42,7 +46,10 @@ fn main() {
     }
     out += "];\n";
     let schema = fs::canonicalize("prompts/summary.schema.json").expect("prompts/summary.schema.json");
-    out += &format!("/// The summary JSON schema.\npub static SUMMARY_SCHEMA: &str = include_str!({:?});\n", schema.display().to_string());
+    out += &format!(
+        "/// The summary JSON schema.\npub static SUMMARY_SCHEMA: &str = include_str!({:?});\n",
+        schema.display().to_string()
+    );
     fs::write(Path::new(&out_dir).join("prompts.rs"), out).unwrap();
     // The build's commit, for bench rows (llama-bench's build_commit).
     let commit = std::process::Command::new("git")

@@ -9,6 +9,8 @@
 //! - [`registry`]: model cards (`models/*.toml`).
 //! - [`hub`]: fetching model files (cache, hub, mirror, sha256). The only network code.
 //! - [`input`], [`chunk`]: documents and the chunk plan.
+//! - [`ground`]: model-free grounding: support scores, evidence, unsupported names and
+//!   numbers, near-duplicate points.
 //! - [`template`]: chat templates and prompt files (minijinja).
 //! - [`engine`]: tokenizer and inference; the only place candle and tokenizers appear.
 //! - [`pipeline`], [`summary`], [`render`]: map → reduce → ground, the summary type, output.
@@ -22,12 +24,14 @@ pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod error;
+pub mod ground;
 pub mod hub;
 pub mod input;
 pub mod pipeline;
 pub mod progress;
 pub mod registry;
 pub mod render;
+pub mod session;
 pub mod summary;
 pub mod template;
 

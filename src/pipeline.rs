@@ -1,1 +1,361 @@
-//! (to be written)
+//! Map → reduce → ground: the summary plan and its execution.
+//!
+//! - Plan: sentences, then chunks of whole sentences sized by the model's tokens.
+//! - Map: each chunk → a short numbered list of key points (`prompts/map.j2`), with the
+//!   guards a tiny model needs: an assistant prefix that starts the list, a stop after
+//!   N lines, a token budget per point, a repeat penalty and n-gram blocking.
+//! - Reduce: clean, deduplicate and select the points, spread over the whole document
+//!   and kept in source order; the tl;dr from the model (hierarchically when the points
+//!   do not fit one call), and the title from the article's opening.
+//! - Ground: each point gets the byte spans of the source sentences that back it and a
+//!   support score; names and numbers absent from the source are flagged (or dropped).
+//!
+//! Knows the [`Engine`] trait only; never touches candle, files or the terminal.
+
+use crate::chunk::{self, Chunk};
+use crate::engine::{Engine, GenParams};
+use crate::error::Result;
+use crate::ground;
+use crate::input::Document;
+use crate::session::ModelRef;
+use crate::summary::{self, ChunkInfo, EvidenceSpan, KeyPoint, SourceInfo, Stats, Summary};
+use crate::template::{ChatPrompt, Prompts};
+use serde_json::json;
+use std::ops::Range;
+use std::time::{Duration, Instant};
+
+/// Settings of one summary.
+#[derive(Debug, Clone)]
+pub struct SummarizeOptions {
+    /// Most article tokens per chunk (the model's context also bounds it).
+    pub chunk_tokens: usize,
+    pub overlap_sentences: usize,
+    pub points_per_chunk: usize,
+    /// Key points in the final summary (0 = from the document's length).
+    pub max_points: usize,
+    /// Words per key point, at most.
+    pub point_words: usize,
+    /// Drop points whose names or numbers the source does not contain.
+    pub strict: bool,
+    pub seed: u64,
+    pub temperature: f32,
+}
+
+impl Default for SummarizeOptions {
+    fn default() -> Self {
+        SummarizeOptions {
+            chunk_tokens: 320,
+            overlap_sentences: 1,
+            points_per_chunk: 3,
+            max_points: 0,
+            point_words: 32,
+            strict: false,
+            seed: 299792458,
+            temperature: 0.0,
+        }
+    }
+}
+
+/// Tokens reserved per map call for the template and instruction around the chunk.
+pub const PROMPT_OVERHEAD: usize = 64;
+/// Tokens a map call may generate per point.
+pub const TOKENS_PER_POINT: usize = 44;
+
+/// The chunk plan of a document, computed without running the model.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub sentences: Vec<Range<usize>>,
+    pub chunks: Vec<Chunk>,
+    pub doc_tokens: usize,
+    /// Map calls plus the title and tl;dr calls.
+    pub model_calls: usize,
+    pub est_prompt_tokens: usize,
+    pub est_generated_tokens: usize,
+    /// Tokens per chunk after the context bound.
+    pub budget: usize,
+}
+
+impl Plan {
+    /// Seconds at the given prefill and decode speeds.
+    pub fn estimate_s(&self, prefill_tok_s: f64, decode_tok_s: f64) -> f64 {
+        self.est_prompt_tokens as f64 / prefill_tok_s.max(1e-9)
+            + self.est_generated_tokens as f64 / decode_tok_s.max(1e-9)
+    }
+}
+
+/// Plans the chunks of `doc` for a model of `context` tokens.
+pub fn plan(doc: &Document, context: usize, opts: &SummarizeOptions, count: &mut dyn FnMut(&str) -> usize) -> Plan {
+    let sentences = chunk::sentences(&doc.text);
+    let out_budget = opts.points_per_chunk * TOKENS_PER_POINT;
+    let budget = opts.chunk_tokens.min(context.saturating_sub(PROMPT_OVERHEAD + out_budget)).max(16);
+    let chunks = chunk::plan(&doc.text, &sentences, budget, opts.overlap_sentences, count);
+    let doc_tokens = count(&doc.text);
+    let map_prompt: usize = chunks.iter().map(|c| c.tokens + PROMPT_OVERHEAD).sum();
+    let tldr_calls = tldr_groups(chunks.len() * opts.points_per_chunk).max(1);
+    Plan {
+        model_calls: chunks.len() + 1 + tldr_calls,
+        est_prompt_tokens: map_prompt + (PROMPT_OVERHEAD + 80) + tldr_calls * (PROMPT_OVERHEAD + 200),
+        est_generated_tokens: chunks.len() * out_budget / 2 + 24 + tldr_calls * 48,
+        sentences,
+        chunks,
+        doc_tokens,
+        budget,
+    }
+}
+
+/// How many tl;dr calls a list of `n` points takes (groups of 8, then one over them).
+fn tldr_groups(n: usize) -> usize {
+    if n <= 8 {
+        1
+    } else {
+        n.div_ceil(8) + 1
+    }
+}
+
+/// Progress of a summary: (stage, done, total).
+pub type Progress<'a> = &'a mut dyn FnMut(&str, usize, usize);
+
+struct Calls<'e> {
+    engine: &'e mut dyn Engine,
+    stats: Stats,
+    prefill: Duration,
+    decode: Duration,
+    decoded: usize,
+}
+
+impl Calls<'_> {
+    fn run(&mut self, chat: &ChatPrompt, params: &GenParams) -> Result<String> {
+        let prompt = self.engine.encode_chat(chat)?;
+        let g = self.engine.generate(&prompt, params)?;
+        self.stats.model_calls += 1;
+        self.stats.prompt_tokens += g.prompt_tokens;
+        self.stats.generated_tokens += g.tokens.len();
+        self.prefill += g.prefill;
+        self.decode += g.decode;
+        self.decoded += g.tokens.len().saturating_sub(1);
+        Ok(format!("{}{}", chat.assistant_prefix, g.text))
+    }
+}
+
+/// A point with where it came from.
+#[derive(Debug, Clone)]
+struct Candidate {
+    text: String,
+    chunk: usize,
+    evidence: Vec<ground::Evidence>,
+    support: f32,
+    /// Byte offset in `doc.text` of its best evidence (for ordering and spread).
+    at: usize,
+}
+
+/// Summarises `doc` with `engine`.
+pub fn summarize(
+    doc: &Document,
+    engine: &mut dyn Engine,
+    model: &ModelRef,
+    opts: &SummarizeOptions,
+    progress: Progress,
+) -> Result<Summary> {
+    let t0 = Instant::now();
+    let prompts = Prompts::load()?;
+    let context = engine.info().context_length;
+    let load_s = engine.info().load_time.as_secs_f64();
+    let mut count_err = None;
+    let mut count = |s: &str| {
+        engine.count_tokens(s).unwrap_or_else(|e| {
+            count_err.get_or_insert(e);
+            0
+        })
+    };
+    let plan = plan(doc, context, opts, &mut count);
+    if let Some(e) = count_err {
+        return Err(e);
+    }
+    let mut warnings = doc.warnings.clone();
+    let mut calls =
+        Calls { engine, stats: Stats::default(), prefill: Duration::ZERO, decode: Duration::ZERO, decoded: 0 };
+    let base = GenParams { seed: opts.seed, temperature: opts.temperature, ..Default::default() };
+
+    // Map.
+    let total = plan.chunks.len() + 2;
+    let mut candidates: Vec<Candidate> = Vec::new();
+    for (i, c) in plan.chunks.iter().enumerate() {
+        progress("map", i, total);
+        let text = &doc.text[c.range.clone()];
+        let user = prompts.render("map.j2", json!({ "text": text, "n_points": opts.points_per_chunk }))?;
+        let params = GenParams {
+            max_tokens: opts.points_per_chunk * TOKENS_PER_POINT,
+            max_lines: opts.points_per_chunk,
+            repeat_penalty: 1.15,
+            repeat_last_n: 64,
+            no_repeat_ngram: 4,
+            stop_strings: vec!["\n\n".into()],
+            ..base.clone()
+        };
+        let reply = calls.run(&ChatPrompt::user(user).with_prefix("1."), &params)?;
+        for p in summary::parse_points(&reply, opts.point_words) {
+            let (evidence, support) = ground::evidence(&p, &doc.text, &plan.sentences, 2);
+            let at = evidence.first().map(|e| plan.sentences[e.sentence].start).unwrap_or(c.range.start);
+            candidates.push(Candidate { text: p, chunk: i, evidence, support, at });
+        }
+    }
+
+    // Reduce: drop copies of long sentences and near-duplicates, then select.
+    candidates.retain(|c| {
+        !c.evidence.iter().any(|e| {
+            let s = &doc.text[plan.sentences[e.sentence].clone()];
+            s.split_whitespace().count() > opts.point_words && ground::copies_sentence(&c.text, s)
+        })
+    });
+    let candidates = dedup_candidates(candidates);
+    let want = if opts.max_points > 0 { opts.max_points } else { (2 + plan.chunks.len()).clamp(3, 10) };
+    let mut chosen = select_spread(candidates, want, doc.text.len());
+    chosen.sort_by_key(|c| c.at);
+
+    // Ground.
+    let mut key_points = Vec::new();
+    for c in chosen {
+        let missing = ground::unsupported_terms(&c.text, &doc.text);
+        if !missing.is_empty() {
+            if opts.strict {
+                warnings.push(format!(
+                    "dropped (--strict) a point with terms not in the source ({}): {}",
+                    missing.join(", "),
+                    c.text
+                ));
+                continue;
+            }
+            warnings.push(format!("key point has terms not in the source ({}): {}", missing.join(", "), c.text));
+        } else if c.support < 0.5 {
+            warnings.push(format!("key point weakly supported by the source (support {:.2}): {}", c.support, c.text));
+        }
+        let evidence = c
+            .evidence
+            .iter()
+            .map(|e| {
+                let raw = doc.raw_span(plan.sentences[e.sentence].clone());
+                EvidenceSpan { start: raw.start, end: raw.end, quote: doc.quote(raw) }
+            })
+            .collect();
+        key_points.push(KeyPoint { text: c.text, evidence, support: (c.support * 100.0).round() / 100.0 });
+    }
+
+    // Title, from the opening sentences.
+    progress("title", total - 2, total);
+    let opening: String = plan.sentences.iter().take(2).map(|r| &doc.text[r.clone()]).collect::<Vec<_>>().join(" ");
+    let user = prompts.render("title.j2", json!({ "text": opening }))?;
+    let params = GenParams { max_tokens: 32, max_lines: 1, repeat_penalty: 1.1, ..base.clone() };
+    let mut title = summary::clean_title(&calls.run(&ChatPrompt::user(user), &params)?);
+    if title.is_empty() {
+        title = summary::cap_words(&opening, 12);
+    }
+    flag_terms("title", &title, &doc.text, &mut warnings);
+
+    // TL;DR, from the key points (groups of 8, then one over the group summaries).
+    progress("tldr", total - 1, total);
+    let points: Vec<String> = key_points.iter().map(|k| k.text.clone()).collect();
+    let tl_params = GenParams { max_tokens: 64, max_lines: 1, repeat_penalty: 1.1, no_repeat_ngram: 4, ..base.clone() };
+    let mut layer = points.clone();
+    while layer.len() > 8 {
+        let mut next = Vec::new();
+        for group in layer.chunks(8) {
+            let user = prompts.render("tldr.j2", json!({ "points": group }))?;
+            next.push(summary::clean_tldr(&calls.run(&ChatPrompt::user(user), &tl_params)?, 40));
+        }
+        layer = next;
+    }
+    let mut tldr = if layer.is_empty() {
+        String::new()
+    } else {
+        let user = prompts.render("tldr.j2", json!({ "points": layer }))?;
+        summary::clean_tldr(&calls.run(&ChatPrompt::user(user), &tl_params)?, 45)
+    };
+    if tldr.split_whitespace().count() < 4 {
+        tldr = points.first().cloned().unwrap_or_else(|| title.clone());
+    }
+    flag_terms("tl;dr", &tldr, &doc.text, &mut warnings);
+    if key_points.is_empty() {
+        warnings.push("the model produced no usable key points".into());
+    }
+    progress("done", total, total);
+
+    let secs = |d: Duration| d.as_secs_f64();
+    let stats = Stats {
+        prefill_tok_s: round2(calls.stats.prompt_tokens as f64 / secs(calls.prefill).max(1e-9)),
+        decode_tok_s: round2(calls.decoded as f64 / secs(calls.decode).max(1e-9)),
+        load_s: round3(load_s),
+        wall_s: round3(t0.elapsed().as_secs_f64() + load_s),
+        ..calls.stats
+    };
+    Ok(Summary {
+        schema: summary::SCHEMA.into(),
+        source: SourceInfo {
+            path: doc.path.display().to_string(),
+            sha256: doc.sha256.clone(),
+            bytes: doc.raw.len(),
+            tokens: plan.doc_tokens,
+            format: doc.format.name().into(),
+        },
+        model: model.into(),
+        title,
+        tldr,
+        key_points,
+        chunks: plan
+            .chunks
+            .iter()
+            .map(|c| {
+                let raw = doc.raw_span(c.range.clone());
+                ChunkInfo { index: c.index, start: raw.start, end: raw.end, tokens: c.tokens }
+            })
+            .collect(),
+        stats,
+        warnings,
+    })
+}
+
+fn flag_terms(what: &str, text: &str, source: &str, warnings: &mut Vec<String>) {
+    let missing = ground::unsupported_terms(text, source);
+    if !missing.is_empty() {
+        warnings.push(format!("{what} has terms not in the source ({}): {text}", missing.join(", ")));
+    }
+}
+
+/// Near-duplicates removed, keeping the better-supported one.
+fn dedup_candidates(mut cands: Vec<Candidate>) -> Vec<Candidate> {
+    let mut out: Vec<Candidate> = Vec::new();
+    cands.sort_by(|a, b| b.support.total_cmp(&a.support).then(a.at.cmp(&b.at)));
+    for c in cands {
+        if !out.iter().any(|o| ground::near_duplicate(&o.text, &c.text)) {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// `want` points spread over the document: split it into `want` equal parts by offset,
+/// take the best-supported point of each part, then fill with the best of the rest.
+fn select_spread(mut cands: Vec<Candidate>, want: usize, len: usize) -> Vec<Candidate> {
+    if cands.len() <= want {
+        return cands;
+    }
+    cands.sort_by(|a, b| b.support.total_cmp(&a.support).then(a.at.cmp(&b.at)));
+    let mut chosen = Vec::new();
+    let part = len.div_ceil(want).max(1);
+    for k in 0..want {
+        if let Some(i) = cands.iter().position(|c| c.at / part == k) {
+            chosen.push(cands.remove(i));
+        }
+    }
+    while chosen.len() < want && !cands.is_empty() {
+        chosen.push(cands.remove(0));
+    }
+    let _ = chosen.iter().map(|c| c.chunk).count();
+    chosen
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}

@@ -117,7 +117,10 @@ pub fn find(id: &str) -> Result<ModelCard> {
     let all = cards()?;
     all.iter().find(|c| c.id == id).cloned().ok_or_else(|| {
         let ids: Vec<_> = all.iter().map(|c| c.id.as_str()).collect();
-        Error::Usage(format!("--model {id}: no such model card (known: {}; or give a path to a .gguf file)", ids.join(", ")))
+        Error::Usage(format!(
+            "--model {id}: no such model card (known: {}; or give a path to a .gguf file)",
+            ids.join(", ")
+        ))
     })
 }
 

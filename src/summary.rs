@@ -1,1 +1,170 @@
-//! (to be written)
+//! The summary: the `precis.summary/v1` JSON document (see SPEC.md and
+//! `prompts/summary.schema.json`), its parts, and the helpers that turn model text into
+//! clean key points. Pure data and parsing; no model, no I/O.
+
+use crate::session::ModelRef;
+use serde::{Deserialize, Serialize};
+
+pub const SCHEMA: &str = "precis.summary/v1";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Summary {
+    pub schema: String,
+    pub source: SourceInfo,
+    pub model: ModelRefOut,
+    pub title: String,
+    pub tldr: String,
+    pub key_points: Vec<KeyPoint>,
+    pub chunks: Vec<ChunkInfo>,
+    pub stats: Stats,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SourceInfo {
+    pub path: String,
+    pub sha256: String,
+    pub bytes: usize,
+    pub tokens: usize,
+    pub format: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ModelRefOut {
+    pub id: String,
+    pub file_sha256: String,
+    pub revision: String,
+}
+
+impl From<&ModelRef> for ModelRefOut {
+    fn from(m: &ModelRef) -> Self {
+        ModelRefOut { id: m.id.clone(), file_sha256: m.file_sha256.clone(), revision: m.revision.clone() }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct KeyPoint {
+    pub text: String,
+    pub evidence: Vec<EvidenceSpan>,
+    pub support: f32,
+}
+
+/// Byte offsets into the source file as read; `quote` is exactly those bytes.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EvidenceSpan {
+    pub start: usize,
+    pub end: usize,
+    pub quote: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ChunkInfo {
+    pub index: usize,
+    pub start: usize,
+    pub end: usize,
+    pub tokens: usize,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Stats {
+    pub model_calls: usize,
+    pub prompt_tokens: usize,
+    pub generated_tokens: usize,
+    pub prefill_tok_s: f64,
+    pub decode_tok_s: f64,
+    pub load_s: f64,
+    pub wall_s: f64,
+}
+
+/// The key points in a model's list reply: one per line, numbering and bullets removed,
+/// each cut to at most `max_words` words (at a clause boundary where one is near).
+pub fn parse_points(reply: &str, max_words: usize) -> Vec<String> {
+    reply
+        .lines()
+        .map(strip_marker)
+        .map(|l| cap_words(l, max_words))
+        .map(|l| l.trim().trim_end_matches([',', ';', ':']).trim().to_string())
+        .filter(|l| l.split_whitespace().count() >= 4)
+        .collect()
+}
+
+/// Removes a leading `1.`, `2)`, `-`, `*`, `•` marker and surrounding space.
+fn strip_marker(line: &str) -> &str {
+    let t = line.trim();
+    let digits = t.bytes().take_while(u8::is_ascii_digit).count();
+    let t = if digits > 0 && t[digits..].starts_with(['.', ')', ':']) { &t[digits + 1..] } else { t };
+    t.trim_start_matches(['-', '*', '•']).trim()
+}
+
+/// The first `max` words of `s`; if cut, ends at the last clause boundary past half-way.
+pub fn cap_words(s: &str, max: usize) -> String {
+    let words: Vec<&str> = s.split_whitespace().collect();
+    if words.len() <= max {
+        return words.join(" ");
+    }
+    let cut = &words[..max];
+    let boundary = (max / 2..max).rev().find(|&i| cut[i].ends_with([',', ';', ':', '.']));
+    match boundary {
+        Some(i) => cut[..=i].join(" ").trim_end_matches([',', ';', ':']).to_string(),
+        None => cut.join(" "),
+    }
+}
+
+/// The first line of a reply, cleaned as a title: quotes, markdown and labels removed.
+pub fn clean_title(reply: &str) -> String {
+    let line = reply.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
+    let unquote = |l: &str| {
+        l.trim_start_matches('#').trim_matches(|c| matches!(c, '"' | '*' | '“' | '”' | '\'')).trim().to_string()
+    };
+    let line = unquote(line);
+    let line = ["Headline:", "Title:", "headline:", "title:"]
+        .iter()
+        .fold(line.as_str(), |l, p| l.strip_prefix(p).unwrap_or(l).trim());
+    let line = unquote(line);
+    cap_words(line, 20)
+}
+
+/// The first sentence or two of a reply, as a tl;dr.
+pub fn clean_tldr(reply: &str, max_words: usize) -> String {
+    let para = reply.split("\n\n").map(str::trim).find(|p| !p.is_empty()).unwrap_or("");
+    let text = para.lines().map(strip_marker).collect::<Vec<_>>().join(" ");
+    let mut out = String::new();
+    for (n, s) in text.split_inclusive(". ").enumerate() {
+        if n >= 2 || (out.split_whitespace().count() + s.split_whitespace().count()) > max_words && n > 0 {
+            break;
+        }
+        out.push_str(s);
+    }
+    cap_words(out.trim(), max_words)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_numbered_and_bulleted_points() {
+        let r = "1. North Korea seeks Russian help for weapons.\n2) Cha testified to a Senate panel.\n- Kim met Putin at a summit.\n\nok\n3. ";
+        assert_eq!(
+            parse_points(r, 30),
+            vec![
+                "North Korea seeks Russian help for weapons.",
+                "Cha testified to a Senate panel.",
+                "Kim met Putin at a summit."
+            ]
+        );
+    }
+
+    #[test]
+    fn caps_long_points_at_a_clause() {
+        let long = "one two three four five, six seven eight nine ten eleven twelve";
+        assert_eq!(cap_words(long, 8), "one two three four five");
+        assert_eq!(cap_words("a b c", 8), "a b c");
+    }
+
+    #[test]
+    fn cleans_titles_and_tldrs() {
+        assert_eq!(clean_title("\n**\"Headline: Kim meets Putin\"**\nmore"), "Kim meets Putin");
+        assert_eq!(clean_tldr("First one. Second one. Third one.", 40), "First one. Second one.");
+    }
+}

@@ -34,7 +34,10 @@ pub struct ChatPrompt {
 
 impl ChatPrompt {
     pub fn user(content: impl Into<String>) -> Self {
-        ChatPrompt { messages: vec![Message { role: Role::User, content: content.into() }], assistant_prefix: String::new() }
+        ChatPrompt {
+            messages: vec![Message { role: Role::User, content: content.into() }],
+            assistant_prefix: String::new(),
+        }
     }
     pub fn with_system(mut self, content: impl Into<String>) -> Self {
         self.messages.insert(0, Message { role: Role::System, content: content.into() });

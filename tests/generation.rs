@@ -19,7 +19,9 @@ fn load(id: &str) -> GgufEngine {
 
 #[test]
 fn greedy_reproduces_llama_cpp_first_16_ids() {
-    let fx: Value = serde_json::from_slice(&std::fs::read(common::shared().join("fixtures/greedy_reference.json")).unwrap()).unwrap();
+    let fx: Value =
+        serde_json::from_slice(&std::fs::read(common::shared().join("fixtures/greedy_reference.json")).unwrap())
+            .unwrap();
     let run = &fx["runs"]["bullets_hfsys"];
     let mut engine = load(common::DEFAULT_MODEL);
     let prompt = engine.tokenizer().encode_special(run["prompt_text"].as_str().unwrap()).unwrap();

@@ -40,7 +40,10 @@ fn smollm2_matches_llama_cpp() {
 
 #[test]
 fn qwen2_matches_llama_cpp() {
-    check(common::QWEN_MODEL, std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/qwen2_tokenizer_ids.json"));
+    check(
+        common::QWEN_MODEL,
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/qwen2_tokenizer_ids.json"),
+    );
 }
 
 #[test]

@@ -21,9 +21,7 @@ impl FromStr for DeviceChoice {
             "cuda" | "gpu" => DeviceChoice::Cuda(0),
             _ => match s.strip_prefix("cuda:").and_then(|n| n.parse().ok()) {
                 Some(n) => DeviceChoice::Cuda(n),
-                None => {
-                    return Err(Error::Usage(format!("--device {s}: expected auto, cpu, cuda or cuda:N")))
-                }
+                None => return Err(Error::Usage(format!("--device {s}: expected auto, cpu, cuda or cuda:N"))),
             },
         })
     }
@@ -61,9 +59,10 @@ pub fn resolve(choice: DeviceChoice) -> Result<(candle_core::Device, String)> {
                     msg: "this precis was built without CUDA; rebuild with `cargo build --release --features cuda` (see README, GPU)".into(),
                 });
             }
-            candle_core::Device::new_cuda(n)
-                .map(|d| (d, format!("cuda:{n}")))
-                .map_err(|e| Error::Device { device: choice.to_string(), msg: format!("no usable CUDA device: {}", first_line(&e.to_string())) })
+            candle_core::Device::new_cuda(n).map(|d| (d, format!("cuda:{n}"))).map_err(|e| Error::Device {
+                device: choice.to_string(),
+                msg: format!("no usable CUDA device: {}", first_line(&e.to_string())),
+            })
         }
     }
 }

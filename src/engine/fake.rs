@@ -54,7 +54,11 @@ impl Engine for FakeEngine {
     }
     fn generate(&mut self, prompt: &[u32], params: &GenParams) -> Result<Generation> {
         if prompt.len() >= self.info.context_length {
-            return Err(Error::Engine(format!("prompt of {} tokens does not fit the model's {}-token context", prompt.len(), self.info.context_length)));
+            return Err(Error::Engine(format!(
+                "prompt of {} tokens does not fit the model's {}-token context",
+                prompt.len(),
+                self.info.context_length
+            )));
         }
         let text: String = prompt.iter().filter_map(|&t| char::from_u32(t)).collect();
         let last = text.rsplit(SEP).next().unwrap_or("");
@@ -76,6 +80,13 @@ impl Engine for FakeEngine {
             StopReason::EndOfGeneration
         };
         let text = self.decode(&tokens)?;
-        Ok(Generation { tokens, text, stop, prompt_tokens: prompt.len(), prefill: Duration::from_micros(prompt.len() as u64), decode: Duration::from_micros(reply.len() as u64) })
+        Ok(Generation {
+            tokens,
+            text,
+            stop,
+            prompt_tokens: prompt.len(),
+            prefill: Duration::from_micros(prompt.len() as u64),
+            decode: Duration::from_micros(reply.len() as u64),
+        })
     }
 }

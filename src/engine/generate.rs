@@ -34,6 +34,8 @@ pub struct GenParams {
     pub stop_strings: Vec<String>,
     /// Stop once this many non-empty lines are complete (0 = off).
     pub max_lines: usize,
+    /// Keep going past end-of-generation tokens (for speed tests).
+    pub ignore_eog: bool,
 }
 
 impl Default for GenParams {
@@ -49,6 +51,7 @@ impl Default for GenParams {
             seed: 299792458,
             stop_strings: Vec::new(),
             max_lines: 0,
+            ignore_eog: false,
         }
     }
 }
@@ -120,13 +123,15 @@ pub fn generate(
     let mut text = String::new();
     let stop = loop {
         let next = sampler.sample(&mut logits, &out);
-        if is_eog(next) {
+        if is_eog(next) && !params.ignore_eog {
             break StopReason::EndOfGeneration;
         }
         out.push(next);
         if params.stop_strings.iter().any(|s| !s.is_empty()) || params.max_lines > 0 {
             text = decode(&out)?;
-            if let Some(cut) = params.stop_strings.iter().filter(|s| !s.is_empty()).filter_map(|s| text.find(s.as_str())).min() {
+            if let Some(cut) =
+                params.stop_strings.iter().filter(|s| !s.is_empty()).filter_map(|s| text.find(s.as_str())).min()
+            {
                 text.truncate(cut);
                 break StopReason::StopString;
             }
@@ -237,11 +242,7 @@ fn banned_by_ngram(generated: &[u32], n: usize) -> Vec<u32> {
         return Vec::new();
     }
     let prefix = &generated[generated.len() - (n - 1)..];
-    generated
-        .windows(n)
-        .filter(|w| &w[..n - 1] == prefix)
-        .map(|w| w[n - 1])
-        .collect()
+    generated.windows(n).filter(|w| &w[..n - 1] == prefix).map(|w| w[n - 1]).collect()
 }
 
 #[cfg(test)]

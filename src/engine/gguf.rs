@@ -224,10 +224,7 @@ impl GgufInfo {
                 .and_then(|b| b.checked_add(data_offset))
                 .ok_or("corrupt tensor offset")?;
             if end > r.size {
-                return Err(format!(
-                    "truncated: tensor {} ends at byte {end}, file has {} bytes",
-                    t.name, r.size
-                ));
+                return Err(format!("truncated: tensor {} ends at byte {end}, file has {} bytes", t.name, r.size));
             }
         }
         Ok(GgufInfo { path: path.to_path_buf(), file_size: r.size, version, metadata, tensors, data_offset })

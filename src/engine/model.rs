@@ -125,13 +125,8 @@ impl Engine for GgufEngine {
 }
 
 fn chat_template(gguf: &GgufInfo, tok: &GgufTokenizer) -> Result<ChatTemplate> {
-    let piece = |key: &str| {
-        gguf.get(key)
-            .and_then(Value::as_u64)
-            .and_then(|id| tok.piece(id as u32))
-            .unwrap_or("")
-            .to_string()
-    };
+    let piece =
+        |key: &str| gguf.get(key).and_then(Value::as_u64).and_then(|id| tok.piece(id as u32)).unwrap_or("").to_string();
     let source = gguf.get("tokenizer.chat_template").and_then(Value::as_str).unwrap_or(
         // ChatML, for files that carry no template.
         "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}<|im_start|>assistant\n",
@@ -173,7 +168,9 @@ fn load_candle(gguf: &GgufInfo, arch: &str, dev: &Device) -> Result<Box<dyn Forw
             // candle's llama sizes its RoPE tables to MAX_SEQ_LEN, whatever the file says.
             ctx.min(quantized_llama::MAX_SEQ_LEN),
         ),
-        "qwen2" => (CandleModel::Qwen2(quantized_qwen2::ModelWeights::from_gguf(content, &mut file, dev).map_err(cerr)?), ctx),
+        "qwen2" => {
+            (CandleModel::Qwen2(quantized_qwen2::ModelWeights::from_gguf(content, &mut file, dev).map_err(cerr)?), ctx)
+        }
         other => return Err(Error::model(path, format!("unsupported architecture {other:?}"))),
     };
     Ok(Box::new(CandleForward { model, device: dev.clone(), max_positions, path: path.clone() }))

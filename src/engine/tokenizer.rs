@@ -18,7 +18,8 @@ use tokenizers::{AddedToken, PreTokenizerWrapper, SplitDelimiterBehavior, Tokeni
 const TOKEN_TYPE_CONTROL: u64 = 3;
 
 /// Qwen2's pre-tokenizer pattern (as in its tokenizer.json and llama.cpp's `qwen2`).
-const QWEN2_PATTERN: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+const QWEN2_PATTERN: &str =
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 
 /// A GGUF model's tokenizer, in two modes: plain text and template markup.
 #[derive(Clone)]
@@ -55,23 +56,24 @@ impl GgufTokenizer {
         };
         let vocab: tokenizers::models::bpe::Vocab =
             tokens.iter().enumerate().map(|(i, t)| (t.clone(), i as u32)).collect();
-        let bpe = BPE::builder()
-            .vocab_and_merges(vocab, merges)
-            .build()
-            .map_err(|e| bad(format!("tokenizer: {e}")))?;
+        let bpe = BPE::builder().vocab_and_merges(vocab, merges).build().map_err(|e| bad(format!("tokenizer: {e}")))?;
 
         let pre_name = gguf.get("tokenizer.ggml.pre").and_then(Value::as_str).unwrap_or("default");
         let byte_level = ByteLevel::new(false, true, true);
-        let pre: PreTokenizerWrapper = match pre_name {
-            "smollm" => Sequence::new(vec![Digits::new(true).into(), byte_level.into()]).into(),
-            "qwen2" => {
-                let split = Split::new(SplitPattern::Regex(QWEN2_PATTERN.into()), SplitDelimiterBehavior::Isolated, false)
-                    .map_err(|e| bad(format!("tokenizer pattern: {e}")))?;
-                Sequence::new(vec![split.into(), ByteLevel::new(false, true, false).into()]).into()
-            }
-            "gpt-2" | "default" | "gpt2" => byte_level.into(),
-            other => return Err(bad(format!("unsupported pre-tokenizer tokenizer.ggml.pre = {other:?} (precis supports smollm, qwen2, gpt-2)"))),
-        };
+        let pre: PreTokenizerWrapper =
+            match pre_name {
+                "smollm" => Sequence::new(vec![Digits::new(true).into(), byte_level.into()]).into(),
+                "qwen2" => {
+                    let split =
+                        Split::new(SplitPattern::Regex(QWEN2_PATTERN.into()), SplitDelimiterBehavior::Isolated, false)
+                            .map_err(|e| bad(format!("tokenizer pattern: {e}")))?;
+                    Sequence::new(vec![split.into(), ByteLevel::new(false, true, false).into()]).into()
+                }
+                "gpt-2" | "default" | "gpt2" => byte_level.into(),
+                other => return Err(bad(format!(
+                    "unsupported pre-tokenizer tokenizer.ggml.pre = {other:?} (precis supports smollm, qwen2, gpt-2)"
+                ))),
+            };
 
         let mut tk = Tokenizer::new(bpe);
         tk.with_pre_tokenizer(Some(pre));
@@ -144,9 +146,7 @@ fn strings(gguf: &GgufInfo, key: &str) -> Result<Vec<String>> {
         .ok_or_else(|| Error::model(&gguf.path, format!("missing metadata array {key}")))?;
     arr.iter()
         .map(|v| {
-            v.as_str()
-                .map(str::to_string)
-                .ok_or_else(|| Error::model(&gguf.path, format!("{key}: non-string entry")))
+            v.as_str().map(str::to_string).ok_or_else(|| Error::model(&gguf.path, format!("{key}: non-string entry")))
         })
         .collect()
 }

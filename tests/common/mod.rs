@@ -2,6 +2,8 @@
 //! own hub code: cache, then hub, then the offline mirror) and the shared fixtures.
 #![allow(dead_code)]
 
+pub mod tiny_gguf;
+
 use std::path::PathBuf;
 
 /// `../shared`, beside the repository.
@@ -16,10 +18,14 @@ pub fn sample_article() -> PathBuf {
 /// The GGUF file of a card, fetched once per machine into the Hugging Face cache.
 /// `PRECIS_TEST_MODEL_<ID>` (id upper-cased, non-alphanumerics as `_`) overrides it.
 pub fn model_file(id: &str) -> PathBuf {
-    let var: String = id.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
+    let var: String =
+        id.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
     if let Some(p) = std::env::var_os(format!("PRECIS_TEST_MODEL_{var}")) {
         return PathBuf::from(p);
     }
+    // One fetch per test binary, however many tests ask at once.
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let card = precis::registry::find(id).expect("card");
     let opts = precis::hub::FetchOptions::from_env(false);
     precis::hub::resolve(&card, &opts).unwrap_or_else(|e| panic!("cannot get model {id}: {e}")).path

@@ -1,2 +1,0 @@
-//! (to be written)
-pub fn main() -> i32 { 0 }

@@ -1,0 +1,231 @@
+//! clap definitions for every command, and their conversion into validated config.
+
+use crate::config::{ModelSpec, RunConfig};
+use crate::engine::device;
+use crate::error::Result;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+const ABOUT: &str = "precis — offline article summaries with a small local language model.
+
+Summaries are made by map-reduce over token-aware chunks, and every key point carries
+the byte spans of the source sentences that back it.";
+
+const AFTER: &str = "Examples:
+  precis summarize article.txt                 JSON summary on stdout
+  precis summarize article.md --format markdown -o summary.md
+  precis summarize article.txt --plan          chunk plan and time estimate, no inference
+  precis batch docs/ --out summaries/          every .txt/.md/.html under docs/, resumable
+  precis bench -p 512 -n 128 -r 5 -o md        llama-bench style speed figures
+  precis models list                           model cards and what is cached
+
+Exit codes: 0 ok; 1 failure (or a batch with failures); 2 usage error; 130 interrupted.";
+
+#[derive(Parser, Debug)]
+#[command(name = "precis", version, about = ABOUT, after_help = AFTER, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// Only errors on stderr.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// More detail on stderr (-vv for debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+impl Cli {
+    pub fn verbosity(&self) -> i8 {
+        if self.quiet {
+            -1
+        } else {
+            self.verbose.min(3) as i8
+        }
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Summarise one or more articles (each to its own output).
+    Summarize(SummarizeArgs),
+    /// Summarise every document under a folder, resumably.
+    Batch(BatchArgs),
+    /// Inference speed, llama-bench style (pp, tg and whole-summary tests).
+    Bench(BenchArgs),
+    /// The model catalogue (models/*.toml) and the local cache.
+    Models(ModelsArgs),
+    /// Print a model's reply to one prompt (for checking a model).
+    Generate(GenerateArgs),
+}
+
+/// Options of every command that runs a model.
+#[derive(Args, Debug, Clone)]
+pub struct ModelArgs {
+    /// A card id from `precis models list`, or a path to a local .gguf file.
+    #[arg(short = 'm', long, value_name = "ID|PATH")]
+    pub model: Option<String>,
+    /// auto (CUDA when built in and present, else CPU), cpu, cuda, cuda:N.
+    #[arg(long, default_value = "auto", value_name = "DEVICE")]
+    pub device: String,
+    /// CPU threads [default: physical cores].
+    #[arg(short = 't', long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// No network at all (HF_HUB_OFFLINE=1 means the same).
+    #[arg(long)]
+    pub offline: bool,
+    /// Seed for sampling (only matters with --temperature > 0).
+    #[arg(long, default_value_t = 299792458)]
+    pub seed: u64,
+    /// Sampling temperature; 0 is greedy and deterministic.
+    #[arg(long, default_value_t = 0.0)]
+    pub temperature: f32,
+    /// Inference implementation: auto, candle, native.
+    #[arg(long, default_value = "auto", hide = true)]
+    pub backend: String,
+}
+
+impl ModelArgs {
+    pub fn to_config(&self, verbosity: i8) -> Result<RunConfig> {
+        let cfg = RunConfig {
+            model: ModelSpec::parse(self.model.as_deref())?,
+            device: self.device.parse()?,
+            threads: self.threads.unwrap_or_else(device::default_threads),
+            backend: self.backend.parse()?,
+            offline: self.offline || RunConfig::offline_from_env(),
+            seed: self.seed,
+            temperature: self.temperature,
+            verbosity,
+        };
+        cfg.validate()?;
+        Ok(cfg)
+    }
+}
+
+/// Options that shape a summary.
+#[derive(Args, Debug, Clone)]
+pub struct SummaryArgs {
+    /// Output format: json, markdown, text.
+    #[arg(short, long, default_value = "json")]
+    pub format: String,
+    /// Drop key points whose names or numbers the source does not contain.
+    #[arg(long)]
+    pub strict: bool,
+    /// Most article tokens per chunk (the model's context also bounds it).
+    #[arg(long, default_value_t = 320, value_name = "N")]
+    pub chunk_tokens: usize,
+    /// Key points in the summary [default: from the document's length].
+    #[arg(long, value_name = "N")]
+    pub points: Option<usize>,
+}
+
+#[derive(Args, Debug)]
+pub struct SummarizeArgs {
+    /// Articles to summarise (.txt, .md, .html; - for stdin).
+    #[arg(value_name = "FILE|-", required = true)]
+    pub files: Vec<PathBuf>,
+    /// Write here (atomically) instead of stdout; with several inputs, a folder.
+    #[arg(short, long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+    /// Print the chunk plan and an estimated time, without running the model.
+    #[arg(long)]
+    pub plan: bool,
+    #[command(flatten)]
+    pub summary: SummaryArgs,
+    #[command(flatten)]
+    pub model: ModelArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct BatchArgs {
+    /// Folder to walk recursively.
+    pub dir: PathBuf,
+    /// Output folder: DIR/a/b.txt becomes OUT/a/b.json; plus OUT/manifest.jsonl.
+    #[arg(long, value_name = "OUTDIR")]
+    pub out: PathBuf,
+    /// Which files to take (repeatable) [default: *.txt, *.md, *.markdown, *.html].
+    #[arg(long, value_name = "GLOB")]
+    pub glob: Vec<String>,
+    /// Redo documents whose output is already up to date.
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub summary: SummaryArgs,
+    #[command(flatten)]
+    pub model: ModelArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Prompt lengths to test (pp tests), comma-separated; 0 to skip.
+    #[arg(short = 'p', long = "n-prompt", value_delimiter = ',', default_value = "512")]
+    pub n_prompt: Vec<usize>,
+    /// Generation lengths to test (tg tests), comma-separated; 0 to skip.
+    #[arg(short = 'n', long = "n-gen", value_delimiter = ',', default_value = "128")]
+    pub n_gen: Vec<usize>,
+    /// Thread counts to test, comma-separated [default: physical cores].
+    #[arg(short = 't', long = "threads", value_delimiter = ',')]
+    pub threads: Vec<usize>,
+    /// Repetitions of each test (after one warm-up).
+    #[arg(short = 'r', long = "repetitions", default_value_t = 5)]
+    pub repetitions: usize,
+    /// Output format: md, csv, json, jsonl.
+    #[arg(short = 'o', long = "output", default_value = "md")]
+    pub output: String,
+    /// Also time a whole summary of FILE (the sum@FILE test); repeatable.
+    #[arg(long = "sum", value_name = "FILE")]
+    pub sum: Vec<PathBuf>,
+    /// A card id or .gguf path.
+    #[arg(short = 'm', long, value_name = "ID|PATH")]
+    pub model: Option<String>,
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+    #[arg(long)]
+    pub offline: bool,
+    #[arg(long, default_value = "auto", hide = true)]
+    pub backend: String,
+}
+
+#[derive(Args, Debug)]
+pub struct ModelsArgs {
+    #[command(subcommand)]
+    pub action: ModelsAction,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ModelsAction {
+    /// The model cards, and whether each is cached.
+    List {
+        /// One JSON object per card.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One card, its cache path, and (when cached) the file's metadata.
+    Info {
+        id: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Fetch a model into the cache (hub, else the offline mirror), checking its sha256.
+    Pull {
+        id: Option<String>,
+        #[arg(long)]
+        offline: bool,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct GenerateArgs {
+    /// The user message.
+    pub prompt: String,
+    /// A system message (else the model template's default).
+    #[arg(long)]
+    pub system: Option<String>,
+    /// Most tokens to generate.
+    #[arg(short = 'n', long, default_value_t = 256)]
+    pub max_tokens: usize,
+    /// Print timings and token counts as JSON instead of the reply alone.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub model: ModelArgs,
+}

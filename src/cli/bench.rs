@@ -1,0 +1,59 @@
+//! `precis bench`: builds the test matrix from the flags and streams rows to stdout.
+
+use super::args::BenchArgs;
+use crate::bench::{self, export, Test};
+use crate::config::{ModelSpec, RunConfig};
+use crate::engine::device;
+use crate::error::{Error, Result};
+use crate::session;
+use std::io::Write;
+
+pub fn run(args: BenchArgs, verbosity: i8) -> Result<()> {
+    let format: export::BenchFormat = args.output.parse()?;
+    let threads = if args.threads.is_empty() { vec![device::default_threads()] } else { args.threads.clone() };
+    let mut tests: Vec<Test> = Vec::new();
+    tests.extend(args.n_prompt.iter().filter(|&&n| n > 0).map(|&n| Test::Prompt(n)));
+    tests.extend(args.n_gen.iter().filter(|&&n| n > 0).map(|&n| Test::Gen(n)));
+    for f in &args.sum {
+        if !f.is_file() {
+            return Err(Error::Usage(format!("--sum {}: no such file", f.display())));
+        }
+        tests.push(Test::Summary(f.clone()));
+    }
+    if tests.is_empty() {
+        return Err(Error::Usage("nothing to run: give -p, -n or --sum".into()));
+    }
+    let mut out = std::io::stdout().lock();
+    let w = |out: &mut std::io::StdoutLock, s: String| {
+        out.write_all(s.as_bytes()).and_then(|_| out.flush()).map_err(|e| Error::io("<stdout>", e))
+    };
+    w(&mut out, export::header(format))?;
+    let mut first = true;
+    let mut rows = Vec::new();
+    for &t in &threads {
+        let cfg = RunConfig {
+            model: ModelSpec::parse(args.model.as_deref())?,
+            device: args.device.parse()?,
+            threads: t,
+            backend: args.backend.parse()?,
+            offline: args.offline || RunConfig::offline_from_env(),
+            seed: 299792458,
+            temperature: 0.0,
+            verbosity,
+        };
+        cfg.validate()?;
+        let (mut engine, model_ref) = session::open(&cfg)?;
+        for test in &tests {
+            if verbosity > 0 {
+                eprintln!("precis: bench {} with {t} threads", test.name());
+            }
+            let row = bench::measure(engine.as_mut(), &model_ref, test, args.repetitions, t, &args.backend)?;
+            w(&mut out, export::row(&row, format, first))?;
+            first = false;
+            rows.push(row);
+        }
+        bench::record_speed(&model_ref.id, &rows);
+    }
+    w(&mut out, export::footer(format))?;
+    Ok(())
+}

@@ -1,0 +1,142 @@
+//! `precis summarize FILE...`: read, plan (or summarise), render, write.
+
+use super::args::{SummarizeArgs, SummaryArgs};
+use crate::config::ModelSpec;
+use crate::engine::{gguf::GgufInfo, tokenizer::GgufTokenizer};
+use crate::error::{Error, Result};
+use crate::input::Document;
+use crate::pipeline::{self, SummarizeOptions};
+use crate::render::{self, Format};
+use crate::{atomic, progress, session};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+impl SummaryArgs {
+    pub fn options(&self, seed: u64, temperature: f32) -> Result<(SummarizeOptions, Format)> {
+        if self.chunk_tokens < 32 {
+            return Err(Error::Usage(format!("--chunk-tokens {}: must be at least 32", self.chunk_tokens)));
+        }
+        if self.points == Some(0) || self.points.is_some_and(|p| p > 50) {
+            return Err(Error::Usage("--points: must be between 1 and 50".into()));
+        }
+        let opts = SummarizeOptions {
+            chunk_tokens: self.chunk_tokens,
+            max_points: self.points.unwrap_or(0),
+            strict: self.strict,
+            seed,
+            temperature,
+            ..Default::default()
+        };
+        Ok((opts, self.format.parse()?))
+    }
+}
+
+pub fn run(args: SummarizeArgs, verbosity: i8) -> Result<()> {
+    let cfg = args.model.to_config(verbosity)?;
+    let (opts, format) = args.summary.options(cfg.seed, cfg.temperature)?;
+    if args.files.len() > 1 && args.output.as_ref().is_some_and(|o| o.is_file()) {
+        return Err(Error::Usage("-o: with several inputs, -o must name a folder".into()));
+    }
+    if args.plan {
+        return plan(&args, &cfg.model, &opts, cfg.offline);
+    }
+    // Read every input first: a bad file is reported, the others still run.
+    let mut failed = 0;
+    let mut docs = Vec::new();
+    for f in &args.files {
+        match Document::read(f) {
+            Ok(d) => docs.push(d),
+            Err(e) => {
+                super::report(&e);
+                failed += 1;
+            }
+        }
+    }
+    if !docs.is_empty() {
+        let (mut engine, model_ref) = session::open(&cfg)?;
+        for doc in &docs {
+            let pb = progress::bar(1, verbosity, "summarize");
+            pb.set_message(doc.path.display().to_string());
+            let mut on_progress = |stage: &str, done: usize, total: usize| {
+                pb.set_length(total as u64);
+                pb.set_position(done as u64);
+                pb.set_message(stage.to_string());
+            };
+            let result = pipeline::summarize(doc, engine.as_mut(), &model_ref, &opts, &mut on_progress).and_then(|s| {
+                emit(&render::render(&s, format), &doc.path, args.output.as_deref(), args.files.len(), format)
+            });
+            pb.finish_and_clear();
+            if let Err(e) = result {
+                super::report(&Error::input(&doc.path, e.to_string()));
+                failed += 1;
+            }
+        }
+    }
+    if failed > 0 {
+        return Err(Error::BatchFailed { failed, total: args.files.len() });
+    }
+    Ok(())
+}
+
+/// Writes one rendered summary to stdout, to `-o FILE`, or into `-o DIR`.
+fn emit(text: &str, input: &Path, output: Option<&Path>, n_inputs: usize, format: Format) -> Result<()> {
+    match output {
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes()).map_err(|e| Error::io("<stdout>", e))
+        }
+        Some(o) if n_inputs > 1 || o.is_dir() => {
+            let stem = input.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "stdin".into());
+            atomic::write(&o.join(format!("{stem}.{}", format.extension())), text.as_bytes())
+        }
+        Some(o) => atomic::write(o, text.as_bytes()),
+    }
+}
+
+/// `--plan`: chunks and an estimate, from the tokenizer alone (no weights loaded).
+fn plan(args: &SummarizeArgs, spec: &ModelSpec, opts: &SummarizeOptions, offline: bool) -> Result<()> {
+    let (counter, context, model_id): (Box<dyn Fn(&str) -> usize>, usize, String) = match spec {
+        ModelSpec::Fake => (Box::new(|s: &str| s.chars().count()), 4096, "fake".into()),
+        _ => {
+            let path: PathBuf = match spec {
+                ModelSpec::Card(card) => crate::hub::resolve(card, &crate::hub::FetchOptions::from_env(offline))?.path,
+                ModelSpec::Path(p) => p.clone(),
+                ModelSpec::Fake => unreachable!(),
+            };
+            let gguf = GgufInfo::read(&path)?;
+            gguf.check_supported()?;
+            let arch = gguf.architecture()?.to_string();
+            let ctx = (gguf.u64(&format!("{arch}.context_length"))? as usize).min(4096);
+            let tok = GgufTokenizer::from_gguf(&gguf, &[])?;
+            (Box::new(move |s: &str| tok.encode_plain(s).map(|v| v.len()).unwrap_or(0)), ctx, spec.id())
+        }
+    };
+    let (pp, tg) = crate::bench::nominal_speed(&model_id);
+    for f in &args.files {
+        let doc = Document::read(f)?;
+        let p = pipeline::plan(&doc, context, opts, &mut |s| counter(s));
+        println!(
+            "{}: {} bytes, {} tokens, {} sentences",
+            doc.path.display(),
+            doc.raw.len(),
+            p.doc_tokens,
+            p.sentences.len()
+        );
+        println!(
+            "  chunk budget {} tokens (context {}), overlap {} sentence(s)",
+            p.budget, context, opts.overlap_sentences
+        );
+        for c in &p.chunks {
+            let raw = doc.raw_span(c.range.clone());
+            println!(
+                "  chunk {:>3}: bytes {:>7}..{:<7} {:>5} tokens, sentences {}..{}",
+                c.index, raw.start, raw.end, c.tokens, c.sentences.start, c.sentences.end
+            );
+        }
+        println!(
+            "  {} model calls, ~{} prompt + ~{} generated tokens; estimated {:.1} s at {:.0} tok/s prefill, {:.0} tok/s decode ({})",
+            p.model_calls, p.est_prompt_tokens, p.est_generated_tokens, p.estimate_s(pp, tg), pp, tg, "precis bench figures for this model"
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,50 @@
+//! Where the hub and the engine meet: resolve a [`ModelSpec`] to a file (fetching it
+//! if needed) and load it. Also what a summary records about its model.
+
+use crate::config::{ModelSpec, RunConfig};
+use crate::engine::fake::FakeEngine;
+use crate::engine::model::{GgufEngine, LoadOptions};
+use crate::engine::Engine;
+use crate::error::Result;
+use crate::hub;
+use serde::Serialize;
+use std::path::PathBuf;
+
+/// The model a summary was made with.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ModelRef {
+    pub id: String,
+    pub file_sha256: String,
+    pub revision: String,
+}
+
+/// The file behind a spec: a card's file (cache → hub → mirror), or a local path.
+pub fn model_file(cfg: &RunConfig) -> Result<Option<PathBuf>> {
+    Ok(match &cfg.model {
+        ModelSpec::Card(card) => Some(hub::resolve(card, &hub::FetchOptions::from_env(cfg.offline))?.path),
+        ModelSpec::Path(p) => Some(p.clone()),
+        ModelSpec::Fake => None,
+    })
+}
+
+/// Loads the engine `cfg` asks for.
+pub fn open(cfg: &RunConfig) -> Result<(Box<dyn Engine>, ModelRef)> {
+    let Some(path) = model_file(cfg)? else {
+        let r = ModelRef { id: "fake".into(), file_sha256: "0".repeat(64), revision: "none".into() };
+        return Ok((Box::new(FakeEngine::default()), r));
+    };
+    let mut opts = LoadOptions { device: cfg.device, threads: cfg.threads, backend: cfg.backend, ..Default::default() };
+    let model_ref = match &cfg.model {
+        ModelSpec::Card(c) => {
+            opts.eog_tokens = c.eog_tokens.clone();
+            opts.expect_arch = Some(c.architecture.clone());
+            ModelRef { id: c.id.clone(), file_sha256: c.file.sha256.clone(), revision: c.file.revision.clone() }
+        }
+        _ => ModelRef { id: cfg.model.id(), file_sha256: hub::sha256_file(&path)?, revision: "local".into() },
+    };
+    if let Some(w) = crate::engine::device::cpu_warning() {
+        tracing::warn!("{w}");
+    }
+    let engine = GgufEngine::load(&path, &opts)?;
+    Ok((Box::new(engine), model_ref))
+}

@@ -1,0 +1,283 @@
+//! CLI flows with the deterministic fake engine (`--model fake`): output contract,
+//! schema validity, evidence offsets, atomic outputs, batch resume and failures, usage
+//! errors and exit codes. Fast: no model is loaded.
+mod common;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+use std::path::Path;
+
+fn precis() -> Command {
+    let mut c = Command::cargo_bin("precis").unwrap();
+    c.env_remove("HF_HUB_OFFLINE").env("XDG_CACHE_HOME", std::env::temp_dir().join("precis-cli-tests"));
+    c
+}
+
+fn schema() -> jsonschema::Validator {
+    let s: Value = serde_json::from_str(include_str!("../prompts/summary.schema.json")).unwrap();
+    jsonschema::validator_for(&s).unwrap()
+}
+
+fn assert_valid(v: &Value) {
+    let errors: Vec<String> = schema().iter_errors(v).map(|e| format!("{} at {}", e, e.instance_path)).collect();
+    assert!(errors.is_empty(), "schema errors: {errors:?}");
+}
+
+/// Every quote is exactly the source bytes at its offsets.
+fn assert_evidence_exact(v: &Value, source: &[u8]) {
+    for kp in v["key_points"].as_array().unwrap() {
+        for e in kp["evidence"].as_array().unwrap() {
+            let (s, t) = (e["start"].as_u64().unwrap() as usize, e["end"].as_u64().unwrap() as usize);
+            assert!(s < t && t <= source.len(), "bad span {s}..{t}");
+            assert_eq!(e["quote"].as_str().unwrap().as_bytes(), &source[s..t]);
+        }
+    }
+}
+
+const ARTICLE: &str = "Harbour officials in the town of Velmora approved a plan to dredge the old port on Monday. \
+The plan costs 40 million euros and will take three years. Mayor Ilse Marchetti said the work would let larger ferries dock. \
+Fishermen worry that the dredging will disturb the breeding grounds of local cod.\n\n\
+The council will publish monthly progress reports. Environmental groups asked for an independent audit of the project. \
+Work is expected to begin next spring, once the permits are signed.\n";
+
+fn write(dir: &Path, name: &str, text: &[u8]) -> std::path::PathBuf {
+    let p = dir.join(name);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn summarize_json_is_schema_valid_with_exact_evidence() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(dir.path(), "a.txt", ARTICLE.as_bytes());
+    let out = precis().args(["summarize", "--model", "fake", "--format", "json"]).arg(&f).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_valid(&v);
+    assert_eq!(v["schema"], "precis.summary/v1");
+    assert_eq!(v["source"]["bytes"], ARTICLE.len());
+    assert!(!v["key_points"].as_array().unwrap().is_empty());
+    assert_evidence_exact(&v, ARTICLE.as_bytes());
+    assert!(v["stats"]["model_calls"].as_u64().unwrap() >= 3);
+}
+
+#[test]
+fn sample_article_evidence_offsets_are_exact() {
+    let src = std::fs::read(common::sample_article()).unwrap();
+    let out = precis().args(["summarize", "-m", "fake"]).arg(common::sample_article()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_valid(&v);
+    assert_evidence_exact(&v, &src);
+}
+
+#[test]
+fn output_file_is_written_atomically_and_markdown_renders() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(dir.path(), "a.md", format!("# Port plan\n\n{ARTICLE}").as_bytes());
+    let o = dir.path().join("out/summary.md");
+    precis()
+        .args(["summarize", "-m", "fake", "--format", "markdown", "-o"])
+        .arg(&o)
+        .arg(&f)
+        .assert()
+        .success()
+        .stdout("");
+    let md = std::fs::read_to_string(&o).unwrap();
+    assert!(md.starts_with("# ") && md.contains("## Key points"), "{md}");
+    let names: Vec<_> = std::fs::read_dir(o.parent().unwrap()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names.len(), 1, "temp files left: {names:?}");
+}
+
+#[test]
+fn stdin_is_read_with_dash() {
+    let out = precis().args(["summarize", "-m", "fake", "-"]).write_stdin(ARTICLE).output().unwrap();
+    assert!(out.status.success());
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["source"]["path"], "-");
+}
+
+#[test]
+fn bad_inputs_fail_with_one_line_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = write(dir.path(), "empty.txt", b"  \n");
+    let binary = write(dir.path(), "bin.txt", &[0u8, 159, 146, 150, 0, 1, 2, 3, 0, 0]);
+    let missing = dir.path().join("missing.txt");
+    for (f, what) in [(&empty, "empty"), (&binary, "binary"), (&missing, "No such file")] {
+        let out = precis().args(["summarize", "-m", "fake"]).arg(f).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{f:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(&*f.display().to_string()) && err.contains(what), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
+
+#[test]
+fn one_bad_file_does_not_stop_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = write(dir.path(), "good.txt", ARTICLE.as_bytes());
+    let bad = write(dir.path(), "bad.txt", b"");
+    let outdir = dir.path().join("out");
+    std::fs::create_dir_all(&outdir).unwrap();
+    let out = precis().args(["summarize", "-m", "fake", "-o"]).arg(&outdir).arg(&bad).arg(&good).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(outdir.join("good.json").is_file());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad.txt"));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    for args in [
+        vec!["summarize"],
+        vec!["summarize", "x.txt", "--format", "pdf", "-m", "fake"],
+        vec!["summarize", "x.txt", "--device", "tpu"],
+        vec!["summarize", "x.txt", "--model", "no-such-model"],
+        vec!["summarize", "x.txt", "--threads", "0", "-m", "fake"],
+        vec!["bench", "-o", "xml"],
+        vec!["frobnicate"],
+    ] {
+        let out = precis().args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+#[test]
+fn cuda_on_a_cpu_build_is_a_clear_error() {
+    if cfg!(feature = "cuda") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(dir.path(), "a.txt", ARTICLE.as_bytes());
+    let gguf = write(dir.path(), "m.gguf", b"GGUF");
+    let out = precis().args(["summarize", "--device", "cuda", "-m"]).arg(&gguf).arg(&f).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("m.gguf") || err.contains("CUDA"), "{err}");
+}
+
+#[test]
+fn plan_prints_chunks_without_a_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(dir.path(), "a.txt", ARTICLE.repeat(20).as_bytes());
+    precis().args(["summarize", "-m", "fake", "--plan", "--chunk-tokens", "400"]).arg(&f).assert().success().stdout(
+        predicate::str::contains("chunk   0")
+            .and(predicate::str::contains("model calls"))
+            .and(predicate::str::contains("estimated")),
+    );
+}
+
+#[test]
+fn batch_writes_mirrored_outputs_resumes_and_reports_failures() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("docs");
+    write(&src, "a.txt", ARTICLE.as_bytes());
+    write(&src, "sub/b.md", format!("# Title\n\n{ARTICLE}").as_bytes());
+    write(&src, "sub/c.html", format!("<html><body><article><p>{ARTICLE}</p></article></body></html>").as_bytes());
+    write(&src, "sub/skip.pdf", b"%PDF");
+    write(&src, "bad.txt", &[0, 0, 0, 1, 2, 0]);
+    let out = dir.path().join("out");
+    let run = |extra: &[&str]| {
+        precis().arg("batch").arg(&src).arg("--out").arg(&out).args(["-m", "fake"]).args(extra).output().unwrap()
+    };
+
+    let first = run(&[]);
+    assert_eq!(first.status.code(), Some(1), "bad.txt must fail the batch");
+    for p in ["a.json", "sub/b.json", "sub/c.json"] {
+        let v: Value = serde_json::from_slice(&std::fs::read(out.join(p)).unwrap()).unwrap();
+        assert_valid(&v);
+    }
+    assert!(!out.join("sub/skip.json").exists());
+    let manifest = std::fs::read_to_string(out.join("manifest.jsonl")).unwrap();
+    let lines: Vec<Value> = manifest.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 4);
+    let status =
+        |v: &Vec<Value>, p: &str| v.iter().find(|l| l["path"] == p).map(|l| l["status"].as_str().unwrap().to_string());
+    assert_eq!(status(&lines, "bad.txt").as_deref(), Some("failed"));
+    assert_eq!(status(&lines, "a.txt").as_deref(), Some("ok"));
+
+    // Second run: everything up to date is skipped.
+    let second = run(&[]);
+    assert_eq!(second.status.code(), Some(1));
+    let lines: Vec<Value> = std::fs::read_to_string(out.join("manifest.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(status(&lines, "a.txt").as_deref(), Some("skipped"));
+    assert_eq!(status(&lines, "sub/b.md").as_deref(), Some("skipped"));
+
+    // A changed input is redone; --force redoes everything.
+    write(&src, "a.txt", format!("{ARTICLE}\nA late addition to the story.").as_bytes());
+    run(&[]);
+    let lines: Vec<Value> = std::fs::read_to_string(out.join("manifest.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(status(&lines, "a.txt").as_deref(), Some("ok"));
+    assert_eq!(status(&lines, "sub/b.md").as_deref(), Some("skipped"));
+    run(&["--force"]);
+    let lines: Vec<Value> = std::fs::read_to_string(out.join("manifest.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(status(&lines, "sub/b.md").as_deref(), Some("ok"));
+}
+
+#[test]
+fn bench_json_rows_carry_llama_bench_fields() {
+    let out = precis().args(["bench", "-m", "fake", "-p", "64", "-n", "16", "-r", "2", "-o", "json"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rows.len(), 2);
+    for f in [
+        "model_filename",
+        "model_type",
+        "model_size",
+        "model_n_params",
+        "n_threads",
+        "n_prompt",
+        "n_gen",
+        "test",
+        "avg_ns",
+        "stddev_ns",
+        "avg_ts",
+        "stddev_ts",
+        "samples_ts",
+        "device",
+        "build_commit",
+    ] {
+        assert!(rows.iter().all(|r| !r[f].is_null()), "missing field {f}");
+    }
+    assert_eq!(rows[0]["test"], "pp64");
+    assert_eq!(rows[1]["test"], "tg16");
+    assert_eq!(rows[0]["samples_ts"].as_array().unwrap().len(), 2);
+    let csv = precis().args(["bench", "-m", "fake", "-p", "8", "-n", "0", "-r", "1", "-o", "csv"]).output().unwrap();
+    let text = String::from_utf8(csv.stdout).unwrap();
+    assert!(text.lines().next().unwrap().starts_with("build_commit,model_filename"));
+    assert_eq!(text.lines().count(), 2);
+}
+
+#[test]
+fn long_document_gets_points_from_every_part() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/long_report.md");
+    let src = std::fs::read(&path).unwrap();
+    assert!(String::from_utf8_lossy(&src).split_whitespace().count() >= 10_000);
+    let out = precis().args(["summarize", "-m", "fake", "--points", "8"]).arg(&path).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_valid(&v);
+    assert_evidence_exact(&v, &src);
+    let quarters: std::collections::BTreeSet<usize> = v["key_points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|k| {
+            k["evidence"].as_array().unwrap().iter().map(|e| e["start"].as_u64().unwrap() as usize * 4 / src.len())
+        })
+        .collect();
+    assert_eq!(quarters.len(), 4, "evidence only from quarters {quarters:?}");
+}
