@@ -121,7 +121,7 @@ pub fn clean_title(reply: &str) -> String {
         .iter()
         .fold(line.as_str(), |l, p| l.strip_prefix(p).unwrap_or(l).trim());
     let line = unquote(line);
-    cap_words(line, 20)
+    cap_words(&line, 20)
 }
 
 /// The first sentence or two of a reply, as a tl;dr.
