@@ -127,6 +127,7 @@ impl Calls<'_> {
     fn run(&mut self, chat: &ChatPrompt, params: &GenParams) -> Result<String> {
         let prompt = self.engine.encode_chat(chat)?;
         let g = self.engine.generate(&prompt, params)?;
+        tracing::debug!(prompt_tokens = g.prompt_tokens, stop = ?g.stop, "reply: {:?}", g.text);
         self.stats.model_calls += 1;
         self.stats.prompt_tokens += g.prompt_tokens;
         self.stats.generated_tokens += g.tokens.len();
@@ -189,7 +190,6 @@ pub fn summarize(
             repeat_penalty: 1.15,
             repeat_last_n: 64,
             no_repeat_ngram: 4,
-            stop_strings: vec!["\n\n".into()],
             ..base.clone()
         };
         let reply = calls.run(&ChatPrompt::user(user).with_prefix("1."), &params)?;

@@ -81,11 +81,40 @@ pub struct Stats {
 pub fn parse_points(reply: &str, max_words: usize) -> Vec<String> {
     reply
         .lines()
+        .flat_map(split_inline_numbers)
         .map(strip_marker)
         .map(|l| cap_words(l, max_words))
         .map(|l| l.trim().trim_end_matches([',', ';', ':']).trim().to_string())
-        .filter(|l| l.split_whitespace().count() >= 4)
+        .filter(|l| l.split_whitespace().count() >= 4 && !is_headline(l))
         .collect()
+}
+
+/// Splits "a, 2. b 3. c" (a list the model wrote on one line) before each " N. ".
+fn split_inline_numbers(line: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let b = line.as_bytes();
+    for i in 1..b.len().saturating_sub(2) {
+        let is_marker = b[i - 1] == b' '
+            && b[i].is_ascii_digit()
+            && (b[i + 1] == b'.' || b[i + 1] == b')')
+            && b.get(i + 2) == Some(&b' ')
+            && b[i] != b'1';
+        if is_marker && i > start {
+            out.push(&line[start..i]);
+            start = i;
+        }
+    }
+    out.push(&line[start..]);
+    out
+}
+
+/// A title-case line ("US Failing to Slow Military Cooperation"): a heading, not a point.
+fn is_headline(s: &str) -> bool {
+    let words: Vec<&str> = s.split_whitespace().collect();
+    let caps = words.iter().filter(|w| w.chars().next().is_some_and(char::is_uppercase)).count();
+    let long = words.iter().filter(|w| w.len() > 3).count();
+    !s.ends_with(['.', '!', '?']) && long > 0 && caps * 10 >= words.len() * 7
 }
 
 /// Removes a leading `1.`, `2)`, `-`, `*`, `•` marker and surrounding space.
@@ -103,7 +132,9 @@ pub fn cap_words(s: &str, max: usize) -> String {
         return words.join(" ");
     }
     let cut = &words[..max];
-    let boundary = (max / 2..max).rev().find(|&i| cut[i].ends_with([',', ';', ':', '.']));
+    // A clause ends at , ; : or a full stop that is not an abbreviation such as "U.S.".
+    let ends_clause = |w: &str| w.ends_with([',', ';', ':']) || (w.ends_with('.') && !w[..w.len() - 1].contains('.'));
+    let boundary = (max / 2..max).rev().find(|&i| ends_clause(cut[i]));
     match boundary {
         Some(i) => cut[..=i].join(" ").trim_end_matches([',', ';', ':']).to_string(),
         None => cut.join(" "),
@@ -156,10 +187,21 @@ mod tests {
     }
 
     #[test]
+    fn splits_inline_lists_and_drops_headings() {
+        let r = "North Korea is seeking Russian aid for weapons, 2. US Failing to Slow Military Cooperation 3. Cha spoke to the panel on Oct. 4.";
+        assert_eq!(
+            parse_points(r, 30),
+            vec!["North Korea is seeking Russian aid for weapons", "Cha spoke to the panel on Oct. 4."]
+        );
+    }
+
+    #[test]
     fn caps_long_points_at_a_clause() {
         let long = "one two three four five, six seven eight nine ten eleven twelve";
         assert_eq!(cap_words(long, 8), "one two three four five");
         assert_eq!(cap_words("a b c", 8), "a b c");
+        // "U.S." is not the end of a clause.
+        assert_eq!(cap_words("one two three four five, six U.S. lawmakers were told today", 8), "one two three four five");
     }
 
     #[test]

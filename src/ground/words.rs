@@ -144,6 +144,8 @@ pub(super) fn terms(s: &str) -> Vec<Term<'_>> {
         prev_end = at + w.len();
         let w = w.strip_suffix("'s").or_else(|| w.strip_suffix("’s")).unwrap_or(w);
         let lower = w.to_lowercase().replace('’', "'");
+        // "October", "Oct." and "Oct" are one word for grounding.
+        let lower = month_abbreviation(&lower).map(str::to_string).unwrap_or(lower);
         let letters: String = w.chars().filter(|c| c.is_alphabetic()).collect();
         let acronym = letters.chars().count() >= 2
             && letters.chars().all(char::is_uppercase)
@@ -170,6 +172,22 @@ pub(super) fn terms(s: &str) -> Vec<Term<'_>> {
         out.push(Term { surface: w, norm, kind, stop, acronym, capital, sentence_start });
     }
     out
+}
+
+/// The three-letter form of a month name or abbreviation.
+fn month_abbreviation(w: &str) -> Option<&'static str> {
+    const MONTHS: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+    const FULL: [&str; 12] =
+        ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"];
+    let w = w.trim_end_matches('.');
+    let i = FULL.iter().position(|f| *f == w).or_else(|| {
+        if w == "sept" {
+            Some(8)
+        } else {
+            MONTHS.iter().position(|m| *m == w).filter(|_| w != "may" && w != "mar")
+        }
+    })?;
+    Some(MONTHS[i])
 }
 
 /// Content words of `s`, in order: lower-cased, stopwords removed, plural "s" stripped;
