@@ -58,6 +58,8 @@ impl Default for SummarizeOptions {
 
 /// Tokens reserved per map call for the template and instruction around the chunk.
 pub const PROMPT_OVERHEAD: usize = 64;
+/// Map prompts handed to the engine at once (a batch, where the engine batches).
+const MAP_GROUP: usize = 8;
 /// Tokens a map call may generate per point.
 pub const TOKENS_PER_POINT: usize = 44;
 
@@ -125,16 +127,27 @@ struct Calls<'e> {
 
 impl Calls<'_> {
     fn run(&mut self, chat: &ChatPrompt, params: &GenParams) -> Result<String> {
-        let prompt = self.engine.encode_chat(chat)?;
-        let g = self.engine.generate(&prompt, params)?;
-        tracing::debug!(prompt_tokens = g.prompt_tokens, stop = ?g.stop, "reply: {:?}", g.text);
-        self.stats.model_calls += 1;
-        self.stats.prompt_tokens += g.prompt_tokens;
-        self.stats.generated_tokens += g.tokens.len();
-        self.prefill += g.prefill;
-        self.decode += g.decode;
-        self.decoded += g.tokens.len().saturating_sub(1);
-        Ok(format!("{}{}", chat.assistant_prefix, g.text))
+        Ok(self.run_batch(std::slice::from_ref(chat), params)?.remove(0))
+    }
+
+    /// Several chats with the same parameters, batched where the engine can.
+    fn run_batch(&mut self, chats: &[ChatPrompt], params: &GenParams) -> Result<Vec<String>> {
+        let prompts = chats.iter().map(|c| self.engine.encode_chat(c)).collect::<Result<Vec<_>>>()?;
+        let gens = self.engine.generate_batch(&prompts, params)?;
+        let mut out = Vec::with_capacity(gens.len());
+        for (g, chat) in gens.iter().zip(chats) {
+            tracing::debug!(prompt_tokens = g.prompt_tokens, stop = ?g.stop, "reply: {:?}", g.text);
+            self.stats.model_calls += 1;
+            self.stats.prompt_tokens += g.prompt_tokens;
+            self.stats.generated_tokens += g.tokens.len();
+            // Batched sequences share their group's wall time: count it once.
+            let share = g.shared_with.max(1) as u32;
+            self.prefill += g.prefill / share;
+            self.decode += g.decode / share;
+            self.decoded += g.tokens.len().saturating_sub(1);
+            out.push(format!("{}{}", chat.assistant_prefix, g.text));
+        }
+        Ok(out)
     }
 }
 
@@ -142,7 +155,6 @@ impl Calls<'_> {
 #[derive(Debug, Clone)]
 struct Candidate {
     text: String,
-    chunk: usize,
     evidence: Vec<ground::Evidence>,
     support: f32,
     /// Byte offset in `doc.text` of its best evidence (for ordering and spread).
@@ -177,27 +189,39 @@ pub fn summarize(
         Calls { engine, stats: Stats::default(), prefill: Duration::ZERO, decode: Duration::ZERO, decoded: 0 };
     let base = GenParams { seed: opts.seed, temperature: opts.temperature, ..Default::default() };
 
-    // Map.
+    // Map: every chunk's prompt, decoded together where the engine batches.
     let total = plan.chunks.len() + 2;
+    progress("map", 0, total);
+    let chats = plan
+        .chunks
+        .iter()
+        .map(|c| {
+            let text = &doc.text[c.range.clone()];
+            let user = prompts.render("map.j2", json!({ "text": text, "n_points": opts.points_per_chunk }))?;
+            Ok(ChatPrompt::user(user).with_prefix("1."))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let params = GenParams {
+        max_tokens: opts.points_per_chunk * TOKENS_PER_POINT,
+        max_lines: opts.points_per_chunk,
+        repeat_penalty: 1.15,
+        repeat_last_n: 64,
+        no_repeat_ngram: 4,
+        ..base.clone()
+    };
     let mut candidates: Vec<Candidate> = Vec::new();
-    for (i, c) in plan.chunks.iter().enumerate() {
-        progress("map", i, total);
-        let text = &doc.text[c.range.clone()];
-        let user = prompts.render("map.j2", json!({ "text": text, "n_points": opts.points_per_chunk }))?;
-        let params = GenParams {
-            max_tokens: opts.points_per_chunk * TOKENS_PER_POINT,
-            max_lines: opts.points_per_chunk,
-            repeat_penalty: 1.15,
-            repeat_last_n: 64,
-            no_repeat_ngram: 4,
-            ..base.clone()
-        };
-        let reply = calls.run(&ChatPrompt::user(user).with_prefix("1."), &params)?;
-        for p in summary::parse_points(&reply, opts.point_words) {
-            let (evidence, support) = ground::evidence(&p, &doc.text, &plan.sentences, 2);
-            let at = evidence.first().map(|e| plan.sentences[e.sentence].start).unwrap_or(c.range.start);
-            candidates.push(Candidate { text: p, chunk: i, evidence, support, at });
+    let mut done = 0;
+    for (group, chunks) in chats.chunks(MAP_GROUP).zip(plan.chunks.chunks(MAP_GROUP)) {
+        let replies = calls.run_batch(group, &params)?;
+        for (reply, c) in replies.iter().zip(chunks) {
+            for p in summary::parse_points(reply, opts.point_words) {
+                let (evidence, support) = ground::evidence(&p, &doc.text, &plan.sentences, 2);
+                let at = evidence.first().map(|e| plan.sentences[e.sentence].start).unwrap_or(c.range.start);
+                candidates.push(Candidate { text: p, evidence, support, at });
+            }
         }
+        done += group.len();
+        progress("map", done, total);
     }
 
     // Reduce: drop copies of long sentences and near-duplicates, then select.
@@ -243,9 +267,22 @@ pub fn summarize(
     // Title, from the opening sentences.
     progress("title", total - 2, total);
     let opening: String = plan.sentences.iter().take(2).map(|r| &doc.text[r.clone()]).collect::<Vec<_>>().join(" ");
-    let user = prompts.render("title.j2", json!({ "text": opening }))?;
     let params = GenParams { max_tokens: 32, max_lines: 1, repeat_penalty: 1.1, ..base.clone() };
-    let mut title = summary::clean_title(&calls.run(&ChatPrompt::user(user), &params)?);
+    // A headline with names the source lacks gets one more try, with the plainer prompt.
+    let mut title = String::new();
+    for (attempt, prompt) in ["title.j2", "title_retry.j2"].iter().enumerate() {
+        let user = prompts.render(prompt, json!({ "text": opening }))?;
+        let candidate = summary::clean_title(&calls.run(&ChatPrompt::user(user), &params)?);
+        let better = title.is_empty()
+            || ground::unsupported_terms(&candidate, &doc.text).len()
+                < ground::unsupported_terms(&title, &doc.text).len();
+        if !candidate.is_empty() && better {
+            title = candidate;
+        }
+        if attempt == 0 && !title.is_empty() && ground::unsupported_terms(&title, &doc.text).is_empty() {
+            break;
+        }
+    }
     if title.is_empty() {
         title = summary::cap_words(&opening, 12);
     }
@@ -349,7 +386,6 @@ fn select_spread(mut cands: Vec<Candidate>, want: usize, len: usize) -> Vec<Cand
     while chosen.len() < want && !cands.is_empty() {
         chosen.push(cands.remove(0));
     }
-    let _ = chosen.iter().map(|c| c.chunk).count();
     chosen
 }
 

@@ -201,7 +201,10 @@ mod tests {
         assert_eq!(cap_words(long, 8), "one two three four five");
         assert_eq!(cap_words("a b c", 8), "a b c");
         // "U.S." is not the end of a clause.
-        assert_eq!(cap_words("one two three four five, six U.S. lawmakers were told today", 8), "one two three four five");
+        assert_eq!(
+            cap_words("one two three four five, six U.S. lawmakers were told today", 8),
+            "one two three four five"
+        );
     }
 
     #[test]

@@ -87,6 +87,7 @@ impl Engine for FakeEngine {
             prompt_tokens: prompt.len(),
             prefill: Duration::from_micros(prompt.len() as u64),
             decode: Duration::from_micros(reply.len() as u64),
+            shared_with: 1,
         })
     }
 }

@@ -14,6 +14,18 @@ pub trait Forward {
     fn forward(&mut self, tokens: &[u32], pos: usize) -> Result<Vec<f32>>;
     /// Longest sequence (prompt + generated) the backend can hold.
     fn max_positions(&self) -> usize;
+    /// How many sequences [`Forward::forward_batch`] can hold at once (1: no batching).
+    fn batch_slots(&self) -> usize {
+        1
+    }
+    /// Several sequences in one pass, each `(slot, tokens, pos)` with its own KV cache
+    /// slot; returns the logits of each one's last position.
+    fn forward_batch(&mut self, seqs: &[(usize, &[u32], usize)]) -> Result<Vec<Vec<f32>>> {
+        match seqs {
+            [(0, tokens, pos)] => Ok(vec![self.forward(tokens, *pos)?]),
+            _ => Err(Error::Engine("this backend runs one sequence at a time".into())),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -74,6 +86,8 @@ pub struct Generation {
     pub prompt_tokens: usize,
     pub prefill: Duration,
     pub decode: Duration,
+    /// How many sequences shared `prefill` and `decode` (batched generation); 1 alone.
+    pub shared_with: usize,
 }
 
 impl Generation {
@@ -94,8 +108,93 @@ fn rate(n: usize, d: Duration) -> f64 {
     }
 }
 
-/// The generation loop. `decode` turns tokens into text (for stop rules); `is_eog`
-/// tells end-of-generation tokens.
+/// The stop rules and sampler of one sequence being generated.
+struct Seq<'a> {
+    params: &'a GenParams,
+    sampler: Sampler,
+    prompt_len: usize,
+    out: Vec<u32>,
+    text: String,
+    stop: Option<StopReason>,
+}
+
+impl<'a> Seq<'a> {
+    fn new(params: &'a GenParams, prompt_len: usize) -> Self {
+        Seq { params, sampler: Sampler::new(params), prompt_len, out: Vec::new(), text: String::new(), stop: None }
+    }
+
+    /// Samples the next token from `logits` and applies the stop rules; returns the
+    /// token to feed back, or `None` once the sequence has stopped.
+    fn step(
+        &mut self,
+        logits: &mut [f32],
+        limit: usize,
+        is_eog: &dyn Fn(u32) -> bool,
+        decode: &dyn Fn(&[u32]) -> Result<String>,
+    ) -> Result<Option<u32>> {
+        let p = self.params;
+        let next = self.sampler.sample(logits, &self.out);
+        if is_eog(next) && !p.ignore_eog {
+            self.stop = Some(StopReason::EndOfGeneration);
+            return Ok(None);
+        }
+        self.out.push(next);
+        if p.stop_strings.iter().any(|s| !s.is_empty()) || p.max_lines > 0 {
+            self.text = decode(&self.out)?;
+            let cut = p.stop_strings.iter().filter(|s| !s.is_empty()).filter_map(|s| self.text.find(s.as_str())).min();
+            if let Some(cut) = cut {
+                self.text.truncate(cut);
+                self.stop = Some(StopReason::StopString);
+            } else if p.max_lines > 0 && complete_lines(&self.text) >= p.max_lines {
+                self.stop = Some(StopReason::MaxLines);
+            }
+        }
+        if self.stop.is_none() && self.out.len() >= p.max_tokens {
+            self.stop = Some(StopReason::Budget);
+        }
+        if self.stop.is_none() && self.prompt_len + self.out.len() >= limit {
+            self.stop = Some(StopReason::Context);
+        }
+        Ok(if self.stop.is_some() { None } else { Some(next) })
+    }
+
+    fn finish(
+        mut self,
+        prefill: Duration,
+        decode_time: Duration,
+        decode: &dyn Fn(&[u32]) -> Result<String>,
+    ) -> Result<Generation> {
+        let stop = self.stop.unwrap_or(StopReason::Budget);
+        if !matches!(stop, StopReason::StopString | StopReason::MaxLines) {
+            self.text = decode(&self.out)?;
+        }
+        Ok(Generation {
+            tokens: self.out,
+            text: self.text,
+            stop,
+            prompt_tokens: self.prompt_len,
+            prefill,
+            decode: decode_time,
+            shared_with: 1,
+        })
+    }
+}
+
+fn check_prompt(prompt: &[u32], limit: usize) -> Result<()> {
+    if prompt.is_empty() {
+        return Err(Error::Engine("empty prompt".into()));
+    }
+    if prompt.len() >= limit {
+        return Err(Error::Engine(format!(
+            "prompt of {} tokens does not fit the model's {limit}-token context",
+            prompt.len()
+        )));
+    }
+    Ok(())
+}
+
+/// The generation loop: clear the cache, prefill, decode until a stop rule. `decode`
+/// turns tokens into text (for stop rules); `is_eog` tells end-of-generation tokens.
 pub fn generate(
     model: &mut dyn Forward,
     prompt: &[u32],
@@ -103,56 +202,68 @@ pub fn generate(
     is_eog: &dyn Fn(u32) -> bool,
     decode: &dyn Fn(&[u32]) -> Result<String>,
 ) -> Result<Generation> {
-    if prompt.is_empty() {
-        return Err(Error::Engine("empty prompt".into()));
-    }
     let limit = model.max_positions();
-    if prompt.len() >= limit {
-        return Err(Error::Engine(format!(
-            "prompt of {} tokens does not fit the model's {limit}-token context",
-            prompt.len()
-        )));
-    }
-    let mut sampler = Sampler::new(params);
+    check_prompt(prompt, limit)?;
+    let mut seq = Seq::new(params, prompt.len());
     model.clear_cache();
     let t0 = Instant::now();
     let mut logits = model.forward(prompt, 0)?;
     let prefill = t0.elapsed();
     let t1 = Instant::now();
-    let mut out: Vec<u32> = Vec::new();
-    let mut text = String::new();
-    let stop = loop {
-        let next = sampler.sample(&mut logits, &out);
-        if is_eog(next) && !params.ignore_eog {
-            break StopReason::EndOfGeneration;
-        }
-        out.push(next);
-        if params.stop_strings.iter().any(|s| !s.is_empty()) || params.max_lines > 0 {
-            text = decode(&out)?;
-            if let Some(cut) =
-                params.stop_strings.iter().filter(|s| !s.is_empty()).filter_map(|s| text.find(s.as_str())).min()
-            {
-                text.truncate(cut);
-                break StopReason::StopString;
-            }
-            if params.max_lines > 0 && complete_lines(&text) >= params.max_lines {
-                break StopReason::MaxLines;
-            }
-        }
-        if out.len() >= params.max_tokens {
-            break StopReason::Budget;
-        }
-        let pos = prompt.len() + out.len() - 1;
-        if pos + 1 >= limit {
-            break StopReason::Context;
-        }
-        logits = model.forward(&[next], pos)?;
-    };
-    let decode_time = t1.elapsed();
-    if !matches!(stop, StopReason::StopString | StopReason::MaxLines) {
-        text = decode(&out)?;
+    while let Some(next) = seq.step(&mut logits, limit, is_eog, decode)? {
+        logits = model.forward(&[next], prompt.len() + seq.out.len() - 1)?;
     }
-    Ok(Generation { tokens: out, text, stop, prompt_tokens: prompt.len(), prefill, decode: decode_time })
+    seq.finish(prefill, t1.elapsed(), decode)
+}
+
+/// Several prompts with the same parameters, decoded together where the backend holds
+/// several sequences (one weight pass serves every sequence at each step), else one
+/// after another. Results are in prompt order; each reports the shared wall time of its
+/// group's prefill and decode.
+pub fn generate_batch(
+    model: &mut dyn Forward,
+    prompts: &[Vec<u32>],
+    params: &GenParams,
+    is_eog: &dyn Fn(u32) -> bool,
+    decode: &dyn Fn(&[u32]) -> Result<String>,
+) -> Result<Vec<Generation>> {
+    let slots = model.batch_slots();
+    if slots < 2 || prompts.len() < 2 {
+        return prompts.iter().map(|p| generate(model, p, params, is_eog, decode)).collect();
+    }
+    let limit = model.max_positions();
+    let mut results = Vec::with_capacity(prompts.len());
+    for group in prompts.chunks(slots) {
+        for p in group {
+            check_prompt(p, limit)?;
+        }
+        model.clear_cache();
+        let t0 = Instant::now();
+        let inputs: Vec<(usize, &[u32], usize)> = group.iter().enumerate().map(|(i, p)| (i, p.as_slice(), 0)).collect();
+        let mut logits = model.forward_batch(&inputs)?;
+        let prefill = t0.elapsed();
+        let t1 = Instant::now();
+        let mut seqs: Vec<Seq> = group.iter().map(|p| Seq::new(params, p.len())).collect();
+        let mut next: Vec<Option<u32>> = Vec::with_capacity(group.len());
+        for (s, l) in seqs.iter_mut().zip(logits.iter_mut()) {
+            next.push(s.step(l, limit, is_eog, decode)?);
+        }
+        while next.iter().any(Option::is_some) {
+            let live: Vec<usize> = (0..group.len()).filter(|&i| next[i].is_some()).collect();
+            let toks: Vec<[u32; 1]> = live.iter().map(|&i| [next[i].unwrap_or(0)]).collect();
+            let inputs: Vec<(usize, &[u32], usize)> =
+                live.iter().zip(&toks).map(|(&i, t)| (i, &t[..], group[i].len() + seqs[i].out.len() - 1)).collect();
+            logits = model.forward_batch(&inputs)?;
+            for (k, &i) in live.iter().enumerate() {
+                next[i] = seqs[i].step(&mut logits[k], limit, is_eog, decode)?;
+            }
+        }
+        let decode_time = t1.elapsed();
+        for s in seqs {
+            results.push(Generation { shared_with: group.len(), ..s.finish(prefill, decode_time, decode)? });
+        }
+    }
+    Ok(results)
 }
 
 /// Non-empty lines that are followed by a newline.
@@ -307,6 +418,40 @@ mod tests {
         };
         assert_eq!(draw(&p), draw(&p), "same seed, same draws");
         assert_ne!(draw(&p), draw(&GenParams { seed: 8, ..p.clone() }));
+    }
+
+    /// The toy model with batch slots: each slot keeps its own last token.
+    struct BatchCounter;
+    impl Forward for BatchCounter {
+        fn clear_cache(&mut self) {}
+        fn forward(&mut self, tokens: &[u32], pos: usize) -> Result<Vec<f32>> {
+            Counter { calls: 0 }.forward(tokens, pos)
+        }
+        fn max_positions(&self) -> usize {
+            100
+        }
+        fn batch_slots(&self) -> usize {
+            2
+        }
+        fn forward_batch(&mut self, seqs: &[(usize, &[u32], usize)]) -> Result<Vec<Vec<f32>>> {
+            seqs.iter().map(|(_, t, p)| self.forward(t, *p)).collect()
+        }
+    }
+
+    #[test]
+    fn batched_generation_equals_one_at_a_time() {
+        let prompts = vec![vec![2], vec![0, 5], vec![6], vec![4]];
+        let p = GenParams { max_tokens: 6, ..Default::default() };
+        let eog = |t| t == 7;
+        let one: Vec<_> =
+            prompts.iter().map(|q| generate(&mut Counter { calls: 0 }, q, &p, &eog, &dec).unwrap()).collect();
+        let many = generate_batch(&mut BatchCounter, &prompts, &p, &eog, &dec).unwrap();
+        assert_eq!(many.len(), 4);
+        for (a, b) in one.iter().zip(&many) {
+            assert_eq!((&a.tokens, a.stop), (&b.tokens, b.stop));
+        }
+        assert_eq!(many[0].shared_with, 2);
+        assert_eq!(many[3].tokens, vec![5, 6]);
     }
 
     #[test]

@@ -62,4 +62,10 @@ pub trait Engine {
     /// Runs one generation: clear the cache, prefill `prompt`, decode until an
     /// end-of-generation token, a stop rule, or the budget.
     fn generate(&mut self, prompt: &[u32], params: &GenParams) -> Result<Generation>;
+
+    /// Several prompts with the same parameters; backends that hold several sequences
+    /// decode them together. Results are in prompt order.
+    fn generate_batch(&mut self, prompts: &[Vec<u32>], params: &GenParams) -> Result<Vec<Generation>> {
+        prompts.iter().map(|p| self.generate(p, params)).collect()
+    }
 }

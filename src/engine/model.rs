@@ -122,6 +122,10 @@ impl Engine for GgufEngine {
         let tok = &self.tokenizer;
         generate::generate(self.model.as_mut(), prompt, params, &|t| tok.is_eog(t), &|ids| tok.decode(ids))
     }
+    fn generate_batch(&mut self, prompts: &[Vec<u32>], params: &GenParams) -> Result<Vec<Generation>> {
+        let tok = &self.tokenizer;
+        generate::generate_batch(self.model.as_mut(), prompts, params, &|t| tok.is_eog(t), &|ids| tok.decode(ids))
+    }
 }
 
 fn chat_template(gguf: &GgufInfo, tok: &GgufTokenizer) -> Result<ChatTemplate> {

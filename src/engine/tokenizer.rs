@@ -60,20 +60,21 @@ impl GgufTokenizer {
 
         let pre_name = gguf.get("tokenizer.ggml.pre").and_then(Value::as_str).unwrap_or("default");
         let byte_level = ByteLevel::new(false, true, true);
-        let pre: PreTokenizerWrapper =
-            match pre_name {
-                "smollm" => Sequence::new(vec![Digits::new(true).into(), byte_level.into()]).into(),
-                "qwen2" => {
-                    let split =
-                        Split::new(SplitPattern::Regex(QWEN2_PATTERN.into()), SplitDelimiterBehavior::Isolated, false)
-                            .map_err(|e| bad(format!("tokenizer pattern: {e}")))?;
-                    Sequence::new(vec![split.into(), ByteLevel::new(false, true, false).into()]).into()
-                }
-                "gpt-2" | "default" | "gpt2" => byte_level.into(),
-                other => return Err(bad(format!(
+        let pre: PreTokenizerWrapper = match pre_name {
+            "smollm" => Sequence::new(vec![Digits::new(true).into(), byte_level.into()]).into(),
+            "qwen2" => {
+                let split =
+                    Split::new(SplitPattern::Regex(QWEN2_PATTERN.into()), SplitDelimiterBehavior::Isolated, false)
+                        .map_err(|e| bad(format!("tokenizer pattern: {e}")))?;
+                Sequence::new(vec![split.into(), ByteLevel::new(false, true, false).into()]).into()
+            }
+            "gpt-2" | "default" | "gpt2" => byte_level.into(),
+            other => {
+                return Err(bad(format!(
                     "unsupported pre-tokenizer tokenizer.ggml.pre = {other:?} (precis supports smollm, qwen2, gpt-2)"
-                ))),
-            };
+                )))
+            }
+        };
 
         let mut tk = Tokenizer::new(bpe);
         tk.with_pre_tokenizer(Some(pre));

@@ -177,8 +177,20 @@ pub(super) fn terms(s: &str) -> Vec<Term<'_>> {
 /// The three-letter form of a month name or abbreviation.
 fn month_abbreviation(w: &str) -> Option<&'static str> {
     const MONTHS: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
-    const FULL: [&str; 12] =
-        ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"];
+    const FULL: [&str; 12] = [
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ];
     let w = w.trim_end_matches('.');
     let i = FULL.iter().position(|f| *f == w).or_else(|| {
         if w == "sept" {
