@@ -1,0 +1,269 @@
+//! Integer dot-product tiles: one call computes an R×C block of outputs (R activation rows
+//! × C weight rows) over the whole K dimension, loading each weight block once per R rows.
+//! AVX2 (maddubs/madd) versions chosen at run time, and a portable scalar fallback. The
+//! additive-minimum term of U4/U5 is folded in from the zero-padded `m` and `s` rows.
+//! Owns only the arithmetic; must not know about threads or the model.
+
+use super::act::{pad8, QAct};
+use super::repack::{u4_row_bytes, Kind, PackedMatrix};
+
+/// True when the AVX2+FMA kernels can run on this CPU (checked once, cached by std).
+#[inline]
+pub fn has_avx2() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// Where a tile writes: `out[r * ldo + c]` for the tile's rows r and columns c.
+#[derive(Clone, Copy)]
+pub struct OutPtr {
+    pub ptr: *mut f32,
+    pub ldo: usize,
+}
+// SAFETY: threads write disjoint columns; the caller of the pool guarantees that.
+unsafe impl Send for OutPtr {}
+unsafe impl Sync for OutPtr {}
+
+impl OutPtr {
+    /// The same output shifted right by `cols` columns.
+    pub fn offset(self, cols: usize) -> OutPtr {
+        // SAFETY: callers stay within the output buffer.
+        OutPtr {
+            ptr: unsafe { self.ptr.add(cols) },
+            ldo: self.ldo,
+        }
+    }
+}
+
+/// Scalar tile: rows r0..r0+rn, weight rows c0..c0+cn. Writes Σ_b d_w*d_a*Σ q_w*q_a.
+pub fn tile_scalar(
+    w: &PackedMatrix,
+    c0: usize,
+    cn: usize,
+    a: &QAct,
+    r0: usize,
+    rn: usize,
+    out: OutPtr,
+) {
+    let nb = w.nb;
+    let mut wq = [0i32; 32];
+    for c in c0..c0 + cn {
+        for r in r0..r0 + rn {
+            let mut acc = 0f32;
+            for b in 0..nb {
+                let i = c * nb + b;
+                let ai = r * nb + b;
+                let aq = &a.qs[ai * 32..ai * 32 + 32];
+                let (d0, d1) = match w.kind {
+                    Kind::U4 | Kind::U5 => {
+                        let hb = if w.kind == Kind::U5 { w.qh[i] } else { 0 };
+                        for (j, v) in wq.iter_mut().enumerate() {
+                            *v = (w.u4_at(c, b, j) as u32 | (((hb >> j) & 1) << 4)) as i32;
+                        }
+                        (w.d[i], w.d[i])
+                    }
+                    Kind::I8 | Kind::I8h => {
+                        for (j, v) in wq.iter_mut().enumerate() {
+                            *v = w.qs[i * 32 + j] as i8 as i32;
+                        }
+                        if w.kind == Kind::I8 {
+                            (w.d[i], w.d[i])
+                        } else {
+                            (w.d[2 * i], w.d[2 * i + 1])
+                        }
+                    }
+                };
+                let s0: i32 = (0..16).map(|j| wq[j] * aq[j] as i32).sum();
+                let s1: i32 = (16..32).map(|j| wq[j] * aq[j] as i32).sum();
+                acc += a.d[ai] * (d0 * s0 as f32 + d1 * s1 as f32);
+                if matches!(w.kind, Kind::U4 | Kind::U5) {
+                    acc += w.m[c * pad8(nb) + b] * a.s[r * pad8(nb) + b];
+                }
+            }
+            // SAFETY: the caller owns out[r][c] for this tile.
+            unsafe { *out.ptr.add(r * out.ldo + c) = acc };
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[allow(clippy::needless_range_loop)] // indexing const-size register arrays reads clearer
+pub mod avx2 {
+    use super::*;
+    use std::arch::x86_64::*;
+
+    /// ggml's bytes_from_bits_32, masked to 0x10 per set bit.
+    #[inline(always)]
+    unsafe fn fifth_bits(qh: u32) -> __m256i {
+        let shuf = _mm256_set_epi64x(
+            0x0303030303030303,
+            0x0202020202020202,
+            0x0101010101010101,
+            0,
+        );
+        let bytes = _mm256_shuffle_epi8(_mm256_set1_epi32(qh as i32), shuf);
+        let bytes = _mm256_or_si256(bytes, _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe));
+        let m = _mm256_cmpeq_epi8(bytes, _mm256_set1_epi64x(-1));
+        _mm256_and_si256(m, _mm256_set1_epi8(0x10))
+    }
+
+    #[inline(always)]
+    unsafe fn hsum(v: __m256) -> f32 {
+        let x = _mm_add_ps(_mm256_extractf128_ps(v, 1), _mm256_castps256_ps128(v));
+        let x = _mm_add_ps(x, _mm_movehl_ps(x, x));
+        let x = _mm_add_ss(x, _mm_movehdup_ps(x));
+        _mm_cvtss_f32(x)
+    }
+
+    /// Accumulate block `b` (weights already unpacked in `wq`, with |w| in `wa` for the
+    /// signed kinds) into the R×C accumulators.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn step<const K: u8, const R: usize, const C: usize>(
+        acc: &mut [[__m256; C]; R],
+        wq: &[__m256i; C],
+        wa: &[__m256i; C],
+        w: &PackedMatrix,
+        c0: usize,
+        a: &QAct,
+        r0: usize,
+        b: usize,
+    ) {
+        let nb = w.nb;
+        let ones = _mm256_set1_epi16(1);
+        for r in 0..R {
+            let ai = (r0 + r) * nb + b;
+            let aq = _mm256_loadu_si256(a.qs.as_ptr().add(ai * 32) as *const __m256i);
+            let da = _mm256_broadcast_ss(&*a.d.as_ptr().add(ai));
+            for c in 0..C {
+                let i = (c0 + c) * nb + b;
+                let p = if K <= 1 {
+                    _mm256_maddubs_epi16(wq[c], aq)
+                } else {
+                    _mm256_maddubs_epi16(wa[c], _mm256_sign_epi8(aq, wq[c]))
+                };
+                let p = _mm256_cvtepi32_ps(_mm256_madd_epi16(p, ones));
+                let sw = if K == 3 {
+                    let d = w.d.as_ptr().add(2 * i);
+                    _mm256_set_m128(_mm_broadcast_ss(&*d.add(1)), _mm_broadcast_ss(&*d))
+                } else {
+                    _mm256_broadcast_ss(&*w.d.as_ptr().add(i))
+                };
+                acc[r][c] = _mm256_fmadd_ps(p, _mm256_mul_ps(sw, da), acc[r][c]);
+            }
+        }
+    }
+
+    /// R×C tile for weight kind `K` (0 U4, 1 U5, 2 I8, 3 I8h).
+    ///
+    /// # Safety
+    /// avx2+fma present; rows/cols in range; `out` valid for the tile.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn tile<const K: u8, const R: usize, const C: usize>(
+        w: &PackedMatrix,
+        c0: usize,
+        a: &QAct,
+        r0: usize,
+        out: OutPtr,
+    ) {
+        let nb = w.nb;
+        let mut acc = [[_mm256_setzero_ps(); C]; R];
+        let wqs = w.qs.as_ptr();
+        let zero = [_mm256_setzero_si256(); C];
+        if K <= 1 {
+            let rb = u4_row_bytes(nb);
+            let mask = _mm256_set1_epi8(0x0f);
+            let mut b = 0;
+            while b < nb {
+                // Low nibbles: block b; high nibbles: block b + 1.
+                let mut wq = zero;
+                for c in 0..C {
+                    let x = _mm256_loadu_si256(wqs.add((c0 + c) * rb + b * 16) as *const __m256i);
+                    wq[c] = _mm256_and_si256(x, mask);
+                    if K == 1 {
+                        wq[c] = _mm256_or_si256(
+                            wq[c],
+                            fifth_bits(*w.qh.get_unchecked((c0 + c) * nb + b)),
+                        );
+                    }
+                }
+                step::<K, R, C>(&mut acc, &wq, &zero, w, c0, a, r0, b);
+                if b + 1 < nb {
+                    for c in 0..C {
+                        let x =
+                            _mm256_loadu_si256(wqs.add((c0 + c) * rb + b * 16) as *const __m256i);
+                        wq[c] = _mm256_and_si256(_mm256_srli_epi16(x, 4), mask);
+                        if K == 1 {
+                            let h = *w.qh.get_unchecked((c0 + c) * nb + b + 1);
+                            wq[c] = _mm256_or_si256(wq[c], fifth_bits(h));
+                        }
+                    }
+                    step::<K, R, C>(&mut acc, &wq, &zero, w, c0, a, r0, b + 1);
+                }
+                b += 2;
+            }
+            // Offset formats: Σ_b m_w[b] * s_a[b], over zero-padded rows of pad8(nb).
+            let nbp = pad8(nb);
+            for ch in (0..nbp).step_by(8) {
+                for c in 0..C {
+                    let mv = _mm256_loadu_ps(w.m.as_ptr().add((c0 + c) * nbp + ch));
+                    for r in 0..R {
+                        let sv = _mm256_loadu_ps(a.s.as_ptr().add((r0 + r) * nbp + ch));
+                        acc[r][c] = _mm256_fmadd_ps(mv, sv, acc[r][c]);
+                    }
+                }
+            }
+        } else {
+            for b in 0..nb {
+                let mut wq = zero;
+                let mut wa = zero;
+                for c in 0..C {
+                    let i = (c0 + c) * nb + b;
+                    wq[c] = _mm256_loadu_si256(wqs.add(i * 32) as *const __m256i);
+                    wa[c] = _mm256_abs_epi8(wq[c]);
+                }
+                step::<K, R, C>(&mut acc, &wq, &wa, w, c0, a, r0, b);
+            }
+        }
+        for r in 0..R {
+            for c in 0..C {
+                *out.ptr.add((r0 + r) * out.ldo + c0 + c) = hsum(acc[r][c]);
+            }
+        }
+    }
+
+    type TileFn = unsafe fn(&PackedMatrix, usize, &QAct, usize, OutPtr);
+
+    macro_rules! pick_rc {
+        ($k:literal, $rn:expr, $cn:expr) => {
+            match ($rn, $cn) {
+                (1, 1) => tile::<$k, 1, 1> as TileFn,
+                (1, 2) => tile::<$k, 1, 2>,
+                (1, 4) => tile::<$k, 1, 4>,
+                (2, 1) => tile::<$k, 2, 1>,
+                (2, 2) => tile::<$k, 2, 2>,
+                (3, 1) => tile::<$k, 3, 1>,
+                (3, 2) => tile::<$k, 3, 2>,
+                (4, 1) => tile::<$k, 4, 1>,
+                (4, 2) => tile::<$k, 4, 2>,
+                _ => unreachable!("tile {}x{}", $rn, $cn),
+            }
+        };
+    }
+
+    /// The tile function for a weight kind and tile shape (rn 1..=4, cn 1/2, or 1×4).
+    pub fn pick(kind: Kind, rn: usize, cn: usize) -> TileFn {
+        match kind {
+            Kind::U4 => pick_rc!(0, rn, cn),
+            Kind::U5 => pick_rc!(1, rn, cn),
+            Kind::I8 => pick_rc!(2, rn, cn),
+            Kind::I8h => pick_rc!(3, rn, cn),
+        }
+    }
+}

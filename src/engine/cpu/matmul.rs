@@ -1,0 +1,106 @@
+//! Quantised matmul drivers: `out[r][col] = Σ_k act[r][k] * W[col][k]` for one or several
+//! weight matrices that read the same quantised activation (fused QKV, gate/up), with the
+//! columns of all of them split across the pool in a few contiguous ranges. Decode (1 row)
+//! uses 1×4 tiles; prefill 4×2 tiles over row blocks of 64 so activations stay in L2.
+//! Owns tiling and threading of matmuls; must not know about layers or attention.
+
+use super::act::QAct;
+use super::kernels::{has_avx2, tile_scalar, OutPtr};
+use super::pool::{split, Pool};
+use super::repack::PackedMatrix;
+
+const ROW_BLOCK: usize = 64;
+
+/// `out` (a.rows × Σn, row-major) = a × [mats...]ᵀ, split over the pool's threads.
+pub fn matmul(pool: &Pool, mats: &[&PackedMatrix], a: &QAct, out: &mut [f32]) {
+    let total: usize = mats.iter().map(|m| m.n).sum();
+    for m in mats {
+        assert_eq!(m.k, a.k, "matmul: weight k {} vs activation k {}", m.k, a.k);
+    }
+    assert!(out.len() >= a.rows * total);
+    let optr = OutPtr {
+        ptr: out.as_mut_ptr(),
+        ldo: total,
+    };
+    // A few contiguous column ranges per thread, so a descheduled worker's share is small.
+    let chunks = if pool.threads() == 1 {
+        1
+    } else {
+        (4 * pool.threads()).min(total.div_ceil(16))
+    };
+    let simd = has_avx2();
+    pool.run(chunks, &|t| {
+        let (lo, hi) = split(total, chunks, t, 4);
+        let mut base = 0;
+        for m in mats {
+            let (s, e) = (lo.max(base), hi.min(base + m.n));
+            if s < e {
+                let o = optr.offset(base);
+                gemm_range(m, s - base, e - base, a, o, simd);
+            }
+            base += m.n;
+        }
+    });
+}
+
+/// Columns `c0..c1` of `w` for all rows of `a`, single-threaded.
+pub fn gemm_range(w: &PackedMatrix, c0: usize, c1: usize, a: &QAct, out: OutPtr, simd: bool) {
+    let rows = a.rows;
+    let (rt, ct) = if rows == 1 { (1, 4) } else { (4, 2) };
+    let mut rb = 0;
+    while rb < rows {
+        let re = (rb + ROW_BLOCK).min(rows);
+        let mut c = c0;
+        while c < c1 {
+            let cn = if c1 - c >= ct { ct } else { 1 };
+            let mut r = rb;
+            while r < re {
+                let rn = rt.min(re - r);
+                run_tile(w, c, cn, a, r, rn, out, simd);
+                r += rn;
+            }
+            c += cn;
+        }
+        rb = re;
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn run_tile(
+    w: &PackedMatrix,
+    c: usize,
+    cn: usize,
+    a: &QAct,
+    r: usize,
+    rn: usize,
+    out: OutPtr,
+    simd: bool,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if simd {
+        let f = super::kernels::avx2::pick(w.kind, rn, cn);
+        // SAFETY: avx2+fma detected; c+cn <= w.n, r+rn <= a.rows; out covers the tile.
+        unsafe { f(w, c, a, r, out) };
+        return;
+    }
+    let _ = simd;
+    tile_scalar(w, c, cn, a, r, rn, out);
+}
+
+/// f32 dot product with 8 independent lanes (vectorises under x86-64-v3).
+#[inline]
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let n8 = a.len() / 8 * 8;
+    for (x, y) in a[..n8].chunks_exact(8).zip(b[..n8].chunks_exact(8)) {
+        for l in 0..8 {
+            acc[l] = x[l].mul_add(y[l], acc[l]);
+        }
+    }
+    let mut s = acc.iter().sum::<f32>();
+    for i in n8..a.len() {
+        s += a[i] * b[i];
+    }
+    s
+}

@@ -1,0 +1,344 @@
+//! `CpuModel`: loading a llama or qwen2 GGUF file into repacked weights, rope tables and
+//! per-slot KV caches. The forward pass itself lives in `forward.rs`. Owns the model's state;
+//! must not touch tokenisation or generation policy.
+
+use super::act::QAct;
+use super::pool::Pool;
+use super::quant::GgmlType;
+use super::repack::PackedMatrix;
+use crate::error::{Error, Result};
+use candle_core::quantized::gguf_file::{Content, TensorInfo};
+use candle_core::quantized::GgmlDType;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+/// Hyper-parameters read from GGUF metadata.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub arch: String,
+    pub n_layer: usize,
+    pub n_embd: usize,
+    pub n_head: usize,
+    pub n_kv_head: usize,
+    pub head_dim: usize,
+    pub n_ff: usize,
+    pub vocab: usize,
+    pub ctx: usize,
+    pub rope_base: f32,
+    /// qwen2: rotate halves (neox); llama: rotate interleaved pairs (ggml mode 0).
+    pub rope_neox: bool,
+    pub eps: f32,
+}
+
+pub(super) struct Layer {
+    pub attn_norm: Vec<f32>,
+    pub wq: PackedMatrix,
+    pub wk: PackedMatrix,
+    pub wv: PackedMatrix,
+    /// q, k, v biases concatenated (qwen2), else empty.
+    pub qkv_bias: Vec<f32>,
+    pub wo: PackedMatrix,
+    pub ffn_norm: Vec<f32>,
+    pub wg: PackedMatrix,
+    pub wu: PackedMatrix,
+    pub wd: PackedMatrix,
+}
+
+/// One sequence's KV cache, laid out [layer][kv_head][position][head_dim], allocated
+/// zeroed (lazily backed by the OS) for the whole context once.
+pub(super) struct KvSlot {
+    pub k: Vec<f32>,
+    pub v: Vec<f32>,
+    pub len: usize,
+}
+
+/// Reusable buffers for one forward call.
+#[derive(Default)]
+pub(super) struct Scratch {
+    pub x: Vec<f32>,
+    pub xn: Vec<f32>,
+    pub qkv: Vec<f32>,
+    pub att: Vec<f32>,
+    pub proj: Vec<f32>,
+    pub gu: Vec<f32>,
+    pub h: Vec<f32>,
+    pub act: QAct,
+}
+
+/// A llama / qwen2 model on precis' own CPU kernels.
+pub struct CpuModel {
+    pub(super) cfg: Config,
+    pub(super) embd: PackedMatrix,
+    /// `None`: tied to `embd`.
+    pub(super) output: Option<PackedMatrix>,
+    pub(super) out_norm: Vec<f32>,
+    pub(super) layers: Vec<Layer>,
+    /// cos/sin tables, [ctx][head_dim/2].
+    pub(super) cos: Vec<f32>,
+    pub(super) sin: Vec<f32>,
+    pub(super) slots: Vec<Option<KvSlot>>,
+    pub(super) pool: Pool,
+    pub(super) scratch: Scratch,
+}
+
+struct Loader {
+    path: PathBuf,
+    file: File,
+    content: Content,
+}
+
+impl Loader {
+    fn err(&self, msg: impl Into<String>) -> Error {
+        Error::model(&self.path, msg)
+    }
+
+    fn info(&self, name: &str) -> Result<&TensorInfo> {
+        self.content
+            .tensor_infos
+            .get(name)
+            .ok_or_else(|| self.err(format!("missing tensor {name}")))
+    }
+
+    fn meta_u32(&self, key: &str) -> Result<usize> {
+        let v = self
+            .content
+            .metadata
+            .get(key)
+            .ok_or_else(|| self.err(format!("missing metadata {key}")))?;
+        match v.to_u32() {
+            Ok(x) => Ok(x as usize),
+            Err(_) => v
+                .to_u64()
+                .map(|x| x as usize)
+                .map_err(|_| self.err(format!("metadata {key} is not an integer"))),
+        }
+    }
+
+    fn meta_f32(&self, key: &str) -> Option<f32> {
+        self.content.metadata.get(key).and_then(|v| v.to_f32().ok())
+    }
+
+    fn raw(&mut self, name: &str) -> Result<(GgmlType, Vec<usize>, Vec<u8>)> {
+        let info = self.info(name)?;
+        let ty = match info.ggml_dtype {
+            GgmlDType::F32 => GgmlType::F32,
+            GgmlDType::F16 => GgmlType::F16,
+            GgmlDType::Q4_0 => GgmlType::Q4_0,
+            GgmlDType::Q4_1 => GgmlType::Q4_1,
+            GgmlDType::Q5_0 => GgmlType::Q5_0,
+            GgmlDType::Q8_0 => GgmlType::Q8_0,
+            GgmlDType::Q4K => GgmlType::Q4K,
+            GgmlDType::Q6K => GgmlType::Q6K,
+            other => return Err(self.err(format!("tensor {name}: unsupported type {other:?}"))),
+        };
+        let dims = info.shape.dims().to_vec();
+        let elems: usize = dims.iter().product();
+        if !elems.is_multiple_of(ty.block_elems()) {
+            return Err(self.err(format!(
+                "tensor {name}: {elems} elements do not fill {ty:?} blocks"
+            )));
+        }
+        let bytes = elems / ty.block_elems() * ty.block_bytes();
+        let off = self.content.tensor_data_offset + info.offset;
+        let mut buf = vec![0u8; bytes];
+        self.file
+            .seek(SeekFrom::Start(off))
+            .and_then(|_| self.file.read_exact(&mut buf))
+            .map_err(|e| self.err(format!("tensor {name}: {e}")))?;
+        Ok((ty, dims, buf))
+    }
+
+    fn vector(&mut self, name: &str, len: usize) -> Result<Vec<f32>> {
+        let (ty, dims, raw) = self.raw(name)?;
+        let n: usize = dims.iter().product();
+        if n != len || !matches!(ty, GgmlType::F32 | GgmlType::F16) {
+            return Err(self.err(format!(
+                "tensor {name}: expected {len} f32 values, got {n} {ty:?}"
+            )));
+        }
+        let mut v = vec![0f32; n];
+        super::quant::dequantize_row(ty, &raw, &mut v);
+        Ok(v)
+    }
+
+    fn matrix(&mut self, name: &str, n: usize, k: usize) -> Result<PackedMatrix> {
+        let (ty, dims, raw) = self.raw(name)?;
+        if dims != [n, k] {
+            return Err(self.err(format!(
+                "tensor {name}: shape {dims:?}, expected [{n}, {k}]"
+            )));
+        }
+        PackedMatrix::from_ggml(ty, &raw, n, k).map_err(|m| self.err(format!("tensor {name}: {m}")))
+    }
+}
+
+impl CpuModel {
+    /// Load a llama or qwen2 GGUF file; `threads` = 0 means one per physical core.
+    pub fn load(path: &Path, threads: usize) -> Result<Self> {
+        let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let content = Content::read(&mut file)
+            .map_err(|e| Error::model(path, format!("not a GGUF file: {e}")))?;
+        let mut l = Loader {
+            path: path.to_path_buf(),
+            file,
+            content,
+        };
+        let arch = l
+            .content
+            .metadata
+            .get("general.architecture")
+            .and_then(|v| v.to_string().ok().cloned())
+            .ok_or_else(|| l.err("missing general.architecture"))?;
+        if arch != "llama" && arch != "qwen2" {
+            return Err(l.err(format!(
+                "unsupported architecture {arch} (precis' CPU path runs llama and qwen2)"
+            )));
+        }
+        let n_embd = l.meta_u32(&format!("{arch}.embedding_length"))?;
+        let n_head = l.meta_u32(&format!("{arch}.attention.head_count"))?;
+        let n_kv_head = l
+            .meta_u32(&format!("{arch}.attention.head_count_kv"))
+            .unwrap_or(n_head);
+        let embd_dims = l.info("token_embd.weight")?.shape.dims().to_vec();
+        let cfg = Config {
+            n_layer: l.meta_u32(&format!("{arch}.block_count"))?,
+            n_embd,
+            n_head,
+            n_kv_head,
+            head_dim: n_embd / n_head,
+            n_ff: l.meta_u32(&format!("{arch}.feed_forward_length"))?,
+            vocab: embd_dims[0],
+            ctx: l
+                .meta_u32(&format!("{arch}.context_length"))
+                .unwrap_or(4096),
+            rope_base: l
+                .meta_f32(&format!("{arch}.rope.freq_base"))
+                .unwrap_or(10_000.0),
+            rope_neox: arch == "qwen2",
+            eps: l
+                .meta_f32(&format!("{arch}.attention.layer_norm_rms_epsilon"))
+                .unwrap_or(1e-5),
+            arch: arch.clone(),
+        };
+        if !n_head.is_multiple_of(n_kv_head) || !cfg.head_dim.is_multiple_of(2) {
+            return Err(l.err(format!("unsupported head layout {n_head}/{n_kv_head}")));
+        }
+        let (d, kvd, ff) = (cfg.n_embd, cfg.n_kv_head * cfg.head_dim, cfg.n_ff);
+        let embd = l.matrix("token_embd.weight", cfg.vocab, d)?;
+        let output = if l.content.tensor_infos.contains_key("output.weight") {
+            Some(l.matrix("output.weight", cfg.vocab, d)?)
+        } else {
+            None
+        };
+        let out_norm = l.vector("output_norm.weight", d)?;
+        let mut layers = Vec::with_capacity(cfg.n_layer);
+        for i in 0..cfg.n_layer {
+            let p = |s: &str| format!("blk.{i}.{s}");
+            let mut qkv_bias = Vec::new();
+            if l.content.tensor_infos.contains_key(&p("attn_q.bias")) {
+                qkv_bias.extend(l.vector(&p("attn_q.bias"), d)?);
+                qkv_bias.extend(l.vector(&p("attn_k.bias"), kvd)?);
+                qkv_bias.extend(l.vector(&p("attn_v.bias"), kvd)?);
+            }
+            layers.push(Layer {
+                attn_norm: l.vector(&p("attn_norm.weight"), d)?,
+                wq: l.matrix(&p("attn_q.weight"), d, d)?,
+                wk: l.matrix(&p("attn_k.weight"), kvd, d)?,
+                wv: l.matrix(&p("attn_v.weight"), kvd, d)?,
+                qkv_bias,
+                wo: l.matrix(&p("attn_output.weight"), d, d)?,
+                ffn_norm: l.vector(&p("ffn_norm.weight"), d)?,
+                wg: l.matrix(&p("ffn_gate.weight"), ff, d)?,
+                wu: l.matrix(&p("ffn_up.weight"), ff, d)?,
+                wd: l.matrix(&p("ffn_down.weight"), d, ff)?,
+            });
+        }
+        let half = cfg.head_dim / 2;
+        let mut cos = vec![0f32; cfg.ctx * half];
+        let mut sin = vec![0f32; cfg.ctx * half];
+        for p in 0..cfg.ctx {
+            for i in 0..half {
+                let theta =
+                    p as f64 * (cfg.rope_base as f64).powf(-2.0 * i as f64 / cfg.head_dim as f64);
+                cos[p * half + i] = theta.cos() as f32;
+                sin[p * half + i] = theta.sin() as f32;
+            }
+        }
+        let threads = if threads == 0 {
+            num_cpus::get_physical().max(1)
+        } else {
+            threads
+        };
+        Ok(CpuModel {
+            cfg,
+            embd,
+            output,
+            out_norm,
+            layers,
+            cos,
+            sin,
+            slots: Vec::new(),
+            pool: Pool::new(threads),
+            scratch: Scratch::default(),
+        })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    pub fn vocab_size(&self) -> usize {
+        self.cfg.vocab
+    }
+
+    pub fn context_length(&self) -> usize {
+        self.cfg.ctx
+    }
+
+    pub fn threads(&self) -> usize {
+        self.pool.threads()
+    }
+
+    /// Forget every sequence (the cache memory is kept for reuse).
+    pub fn clear_cache(&mut self) {
+        for s in self.slots.iter_mut().flatten() {
+            s.len = 0;
+        }
+    }
+
+    /// Forget one sequence slot.
+    pub fn clear_slot(&mut self, slot: usize) {
+        if let Some(Some(s)) = self.slots.get_mut(slot) {
+            s.len = 0;
+        }
+    }
+
+    /// Bytes of weights held (repacked).
+    pub fn weight_bytes(&self) -> usize {
+        let l: usize = self
+            .layers
+            .iter()
+            .map(|l| {
+                [&l.wq, &l.wk, &l.wv, &l.wo, &l.wg, &l.wu, &l.wd]
+                    .iter()
+                    .map(|m| m.bytes())
+                    .sum::<usize>()
+            })
+            .sum();
+        l + self.embd.bytes() + self.output.as_ref().map_or(0, |m| m.bytes())
+    }
+
+    pub(super) fn slot_mut(&mut self, slot: usize) -> &mut KvSlot {
+        if self.slots.len() <= slot {
+            self.slots.resize_with(slot + 1, || None);
+        }
+        let c = &self.cfg;
+        let n = c.n_layer * c.n_kv_head * c.ctx * c.head_dim;
+        self.slots[slot].get_or_insert_with(|| KvSlot {
+            k: vec![0.0; n],
+            v: vec![0.0; n],
+            len: 0,
+        })
+    }
+}

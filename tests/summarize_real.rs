@@ -1,0 +1,71 @@
+//! The pipeline on the real models and the sample article: schema-valid JSON, exact
+//! evidence, the article's main actors, and every unsupported name or number flagged.
+mod common;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn summarize(model: &str, extra: &[&str]) -> Value {
+    let file = common::model_file(model);
+    let out = Command::cargo_bin("precis")
+        .unwrap()
+        .args(["summarize", "--format", "json", "--offline", "-m"])
+        .arg(&file)
+        .args(extra)
+        .arg(common::sample_article())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn check(v: &Value) {
+    let schema: Value = serde_json::from_str(include_str!("../prompts/summary.schema.json")).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator.iter_errors(v).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    let src = std::fs::read(common::sample_article()).unwrap();
+    let text = String::from_utf8_lossy(&src);
+    let points = v["key_points"].as_array().unwrap();
+    assert!(points.len() >= 3, "too few key points: {points:?}");
+    let warnings: Vec<&str> = v["warnings"].as_array().unwrap().iter().map(|w| w.as_str().unwrap()).collect();
+    for kp in points {
+        let t = kp["text"].as_str().unwrap();
+        for e in kp["evidence"].as_array().unwrap() {
+            let (s, t2) = (e["start"].as_u64().unwrap() as usize, e["end"].as_u64().unwrap() as usize);
+            assert_eq!(e["quote"].as_str().unwrap().as_bytes(), &src[s..t2]);
+        }
+        // Invented names or numbers never pass unflagged.
+        let missing = precis::ground::unsupported_terms(t, &text);
+        if !missing.is_empty() {
+            assert!(warnings.iter().any(|w| w.contains(t)), "unflagged point {t:?} (terms {missing:?})");
+        }
+    }
+    let all: String = points.iter().map(|k| k["text"].as_str().unwrap().to_lowercase()).collect::<Vec<_>>().join(" ");
+    assert!(all.contains("north korea") && all.contains("russia"), "main actors missing: {all}");
+}
+
+#[test]
+fn default_model_summarises_the_sample() {
+    let v = summarize(common::DEFAULT_MODEL, &[]);
+    check(&v);
+    assert_eq!(v["source"]["tokens"], 734, "SmolLM2 token count of the sample");
+    assert!(v["stats"]["model_calls"].as_u64().unwrap() >= 3);
+}
+
+#[test]
+fn strict_drops_every_unsupported_point() {
+    let v = summarize(common::DEFAULT_MODEL, &["--strict"]);
+    check(&v);
+    let text = std::fs::read_to_string(common::sample_article()).unwrap();
+    for kp in v["key_points"].as_array().unwrap() {
+        let t = kp["text"].as_str().unwrap();
+        assert!(precis::ground::unsupported_terms(t, &text).is_empty(), "--strict kept {t:?}");
+    }
+}
+
+#[test]
+fn qwen2_card_summarises_the_sample() {
+    let v = summarize(common::QWEN_MODEL, &[]);
+    check(&v);
+}
