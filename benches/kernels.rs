@@ -16,9 +16,7 @@ fn rng(state: &mut u64) -> u64 {
 fn random_weights(ty: GgmlType, n: usize, k: usize) -> PackedMatrix {
     let mut s = 0x9e37_79b9_7f4a_7c15u64;
     let bb = ty.block_bytes();
-    let mut raw: Vec<u8> = (0..ty.row_bytes(k) * n)
-        .map(|_| rng(&mut s) as u8)
-        .collect();
+    let mut raw: Vec<u8> = (0..ty.row_bytes(k) * n).map(|_| rng(&mut s) as u8).collect();
     for blk in raw.chunks_exact_mut(bb) {
         blk[0..2].copy_from_slice(&0x2000u16.to_le_bytes());
         if ty == GgmlType::Q4_1 {
@@ -30,19 +28,14 @@ fn random_weights(ty: GgmlType, n: usize, k: usize) -> PackedMatrix {
 
 fn activations(rows: usize, k: usize) -> QAct {
     let mut s = 12345u64;
-    let x: Vec<f32> = (0..rows * k)
-        .map(|_| (rng(&mut s) % 2001) as f32 / 1000.0 - 1.0)
-        .collect();
+    let x: Vec<f32> = (0..rows * k).map(|_| (rng(&mut s) % 2001) as f32 / 1000.0 - 1.0).collect();
     let mut a = QAct::new();
     a.quantize(&x, rows, k);
     a
 }
 
 fn bench(c: &mut Criterion) {
-    let threads = std::env::var("PRECIS_BENCH_THREADS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1);
+    let threads = std::env::var("PRECIS_BENCH_THREADS").ok().and_then(|v| v.parse().ok()).unwrap_or(1);
     let pool = Pool::new(threads);
     // (k, n, type): q|k|v|o, k/v, gate/up, down, tied output.
     let shapes = [
@@ -60,18 +53,14 @@ fn bench(c: &mut Criterion) {
             let a = activations(rows, k);
             let mut out = vec![0f32; rows * n];
             g.throughput(Throughput::Elements((2 * rows * n * k) as u64));
-            g.bench_with_input(
-                BenchmarkId::new(format!("{ty:?}"), format!("{k}x{n}")),
-                &(),
-                |b, _| b.iter(|| matmul(&pool, &[&w], &a, &mut out)),
-            );
+            g.bench_with_input(BenchmarkId::new(format!("{ty:?}"), format!("{k}x{n}")), &(), |b, _| {
+                b.iter(|| matmul(&pool, &[&w], &a, &mut out))
+            });
         }
         g.finish();
     }
     let mut g = c.benchmark_group("quantize_act");
-    let x: Vec<f32> = (0..512 * 576)
-        .map(|i| (i % 97) as f32 * 0.01 - 0.5)
-        .collect();
+    let x: Vec<f32> = (0..512 * 576).map(|i| (i % 97) as f32 * 0.01 - 0.5).collect();
     let mut a = QAct::new();
     g.throughput(Throughput::Elements(x.len() as u64));
     g.bench_function("512x576", |b| b.iter(|| a.quantize(&x, 512, 576)));

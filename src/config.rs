@@ -11,7 +11,7 @@ use std::path::PathBuf;
 /// What `--model` names.
 #[derive(Debug, Clone)]
 pub enum ModelSpec {
-    Card(ModelCard),
+    Card(Box<ModelCard>),
     /// A local `.gguf` file.
     Path(PathBuf),
     /// The deterministic test engine.
@@ -22,7 +22,7 @@ impl ModelSpec {
     /// `None` → the default card; an existing path or `*.gguf` → a file; `fake`; else a card id.
     pub fn parse(arg: Option<&str>) -> Result<Self> {
         match arg {
-            None => Ok(ModelSpec::Card(registry::default_card()?)),
+            None => Ok(ModelSpec::Card(Box::new(registry::default_card()?))),
             Some("fake") => Ok(ModelSpec::Fake),
             Some(a) if a.ends_with(".gguf") || a.contains('/') || std::path::Path::new(a).is_file() => {
                 let p = PathBuf::from(a);
@@ -31,7 +31,7 @@ impl ModelSpec {
                 }
                 Ok(ModelSpec::Path(p))
             }
-            Some(id) => Ok(ModelSpec::Card(registry::find(id)?)),
+            Some(id) => Ok(ModelSpec::Card(Box::new(registry::find(id)?))),
         }
     }
 

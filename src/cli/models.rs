@@ -26,7 +26,7 @@ fn list(as_json: bool) -> Result<()> {
     let opts = FetchOptions::from_env(true);
     let cards = registry::cards()?;
     if !as_json {
-        println!("{:<38} {:<7} {:>9}  {:<7} {}", "ID", "ARCH", "SIZE", "CACHED", "FILE");
+        println!("{:<38} {:<7} {:>9}  {:<7} FILE", "ID", "ARCH", "SIZE", "CACHED");
     }
     for c in &cards {
         let cached = hub::cached_path(c, &opts);

@@ -95,7 +95,8 @@ fn emit(text: &str, input: &Path, output: Option<&Path>, n_inputs: usize, format
 
 /// `--plan`: chunks and an estimate, from the tokenizer alone (no weights loaded).
 fn plan(args: &SummarizeArgs, spec: &ModelSpec, opts: &SummarizeOptions, offline: bool) -> Result<()> {
-    let (counter, context, model_id): (Box<dyn Fn(&str) -> usize>, usize, String) = match spec {
+    type Counter = Box<dyn Fn(&str) -> usize>;
+    let (counter, context, model_id): (Counter, usize, String) = match spec {
         ModelSpec::Fake => (Box::new(|s: &str| s.chars().count()), 4096, "fake".into()),
         _ => {
             let path: PathBuf = match spec {
@@ -134,8 +135,8 @@ fn plan(args: &SummarizeArgs, spec: &ModelSpec, opts: &SummarizeOptions, offline
             );
         }
         println!(
-            "  {} model calls, ~{} prompt + ~{} generated tokens; estimated {:.1} s at {:.0} tok/s prefill, {:.0} tok/s decode ({})",
-            p.model_calls, p.est_prompt_tokens, p.est_generated_tokens, p.estimate_s(pp, tg), pp, tg, "precis bench figures for this model"
+            "  {} model calls, ~{} prompt + ~{} generated tokens; estimated {:.1} s at {:.0} tok/s prefill, {:.0} tok/s decode (from the last precis bench of this model)",
+            p.model_calls, p.est_prompt_tokens, p.est_generated_tokens, p.estimate_s(pp, tg), pp, tg
         );
     }
     Ok(())

@@ -414,7 +414,7 @@ mod tests {
         let p = GenParams { temperature: 1.0, top_k: 0, top_p: 1.0, seed: 7, ..Default::default() };
         let draw = |p: &GenParams| {
             let mut s = Sampler::new(p);
-            (0..20).map(|_| s.sample(&mut vec![1.0, 1.1, 0.9, 1.0], &[])).collect::<Vec<_>>()
+            (0..20).map(|_| s.sample(&mut [1.0, 1.1, 0.9, 1.0], &[])).collect::<Vec<_>>()
         };
         assert_eq!(draw(&p), draw(&p), "same seed, same draws");
         assert_ne!(draw(&p), draw(&GenParams { seed: 8, ..p.clone() }));

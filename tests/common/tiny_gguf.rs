@@ -34,9 +34,9 @@ pub fn write(path: &Path, arch: &str, dtype: GgmlDType) {
     let dev = Device::Cpu;
     let mut tokens: Vec<String> = vec!["<|endoftext|>".into(), "<|im_start|>".into(), "<|im_end|>".into()];
     tokens.extend(byte_chars().iter().map(|c| c.to_string()));
-    let merges = vec!["Ġ t".to_string(), "h e".to_string()];
+    let merges = ["Ġ t".to_string(), "h e".to_string()];
     tokens.extend(["Ġt".to_string(), "he".to_string()]);
-    while tokens.len() % 32 != 0 {
+    while !tokens.len().is_multiple_of(32) {
         tokens.push(format!("<pad{}>", tokens.len()));
     }
     let vocab = tokens.len();

@@ -93,10 +93,7 @@ impl QAct {
             let i2 = _mm256_cvtps_epi32(_mm256_round_ps::<RN>(_mm256_mul_ps(v2, id)));
             let i3 = _mm256_cvtps_epi32(_mm256_round_ps::<RN>(_mm256_mul_ps(v3, id)));
             let sum = _mm256_add_epi32(_mm256_add_epi32(i0, i1), _mm256_add_epi32(i2, i3));
-            let s4 = _mm_add_epi32(
-                _mm256_extracti128_si256(sum, 1),
-                _mm256_castsi256_si128(sum),
-            );
+            let s4 = _mm_add_epi32(_mm256_extracti128_si256(sum, 1), _mm256_castsi256_si128(sum));
             let s4 = _mm_hadd_epi32(s4, s4);
             let s4 = _mm_hadd_epi32(s4, s4);
             let isum = _mm_cvtsi128_si32(s4);
@@ -106,9 +103,7 @@ impl QAct {
             let q = _mm256_permutevar8x32_epi32(q, perm);
             _mm256_storeu_si256(self.qs.as_mut_ptr().add(i * 32) as *mut __m256i, q);
             *self.d.get_unchecked_mut(i) = d;
-            *self
-                .s
-                .get_unchecked_mut(i / self.nb * pad8(self.nb) + i % self.nb) = d * isum as f32;
+            *self.s.get_unchecked_mut(i / self.nb * pad8(self.nb) + i % self.nb) = d * isum as f32;
         }
     }
 }
@@ -119,9 +114,7 @@ mod tests {
 
     #[test]
     fn avx2_matches_scalar() {
-        let x: Vec<f32> = (0..7 * 96)
-            .map(|i| ((i * 37 % 101) as f32 - 50.0) * 0.173)
-            .collect();
+        let x: Vec<f32> = (0..7 * 96).map(|i| ((i * 37 % 101) as f32 - 50.0) * 0.173).collect();
         let mut a = QAct::new();
         a.quantize(&x, 7, 96);
         let mut b = a.clone();

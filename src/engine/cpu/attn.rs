@@ -6,15 +6,7 @@ use super::matmul::dot;
 
 /// `out = softmax(scale * K q) V` over the first `n` rows of `k` and `v` (row length `hd`).
 /// `sc` is scratch of at least `n` values.
-pub fn attend(
-    q: &[f32],
-    k: &[f32],
-    v: &[f32],
-    n: usize,
-    scale: f32,
-    sc: &mut [f32],
-    out: &mut [f32],
-) {
+pub fn attend(q: &[f32], k: &[f32], v: &[f32], n: usize, scale: f32, sc: &mut [f32], out: &mut [f32]) {
     let hd = q.len();
     assert!(k.len() >= n * hd && v.len() >= n * hd && sc.len() >= n && out.len() >= hd);
     #[cfg(target_arch = "x86_64")]
@@ -23,6 +15,12 @@ pub fn attend(
         unsafe { attend64(q, k, v, n, scale, sc, out) };
         return;
     }
+    attend_portable(q, k, v, n, scale, sc, out);
+}
+
+/// The portable version of [`attend`] (any head size).
+pub fn attend_portable(q: &[f32], k: &[f32], v: &[f32], n: usize, scale: f32, sc: &mut [f32], out: &mut [f32]) {
+    let hd = q.len();
     let mut mx = f32::NEG_INFINITY;
     for (j, s) in sc[..n].iter_mut().enumerate() {
         *s = dot(q, &k[j * hd..(j + 1) * hd]) * scale;
@@ -46,22 +44,11 @@ pub fn attend(
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn attend64(
-    q: &[f32],
-    k: &[f32],
-    v: &[f32],
-    n: usize,
-    scale: f32,
-    sc: &mut [f32],
-    out: &mut [f32],
-) {
+unsafe fn attend64(q: &[f32], k: &[f32], v: &[f32], n: usize, scale: f32, sc: &mut [f32], out: &mut [f32]) {
     use std::arch::x86_64::*;
     let mut qv = [_mm256_setzero_ps(); 8];
     for (i, r) in qv.iter_mut().enumerate() {
-        *r = _mm256_mul_ps(
-            _mm256_loadu_ps(q.as_ptr().add(8 * i)),
-            _mm256_set1_ps(scale),
-        );
+        *r = _mm256_mul_ps(_mm256_loadu_ps(q.as_ptr().add(8 * i)), _mm256_set1_ps(scale));
     }
     let kp = k.as_ptr();
     let mut j = 0;
@@ -110,5 +97,26 @@ unsafe fn attend64(
     let inv = _mm256_set1_ps(1.0 / sum);
     for (i, a) in acc.iter().enumerate() {
         _mm256_storeu_ps(out.as_mut_ptr().add(8 * i), _mm256_mul_ps(*a, inv));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn simd_matches_portable() {
+        let f = |i: usize| (i * 7919 % 1000) as f32 / 500.0 - 1.0;
+        for n in [1usize, 3, 4, 5, 8, 13, 64] {
+            let q: Vec<f32> = (0..64).map(f).collect();
+            let k: Vec<f32> = (0..n * 64).map(|i| f(i + 5)).collect();
+            let v: Vec<f32> = (0..n * 64).map(|i| f(i + 11)).collect();
+            let (mut sc, mut a, mut b) = (vec![0f32; n], vec![0f32; 64], vec![0f32; 64]);
+            attend(&q, &k, &v, n, 0.125, &mut sc, &mut a);
+            attend_portable(&q, &k, &v, n, 0.125, &mut sc, &mut b);
+            for (x, y) in a.iter().zip(&b) {
+                assert!((x - y).abs() < 1e-5, "n {n}: {x} vs {y}");
+            }
+        }
     }
 }

@@ -21,16 +21,15 @@ fn rmsnorm(x: &[f32], w: &[f32], eps: f32, y: &mut [f32]) {
 fn rope(v: &mut [f32], cos: &[f32], sin: &[f32], neox: bool) {
     let half = cos.len();
     for i in 0..half {
-        let (a, b) = if neox {
-            (i, i + half)
-        } else {
-            (2 * i, 2 * i + 1)
-        };
+        let (a, b) = if neox { (i, i + half) } else { (2 * i, 2 * i + 1) };
         let (x0, x1) = (v[a], v[b]);
         v[a] = x0 * cos[i] - x1 * sin[i];
         v[b] = x0 * sin[i] + x1 * cos[i];
     }
 }
+
+/// Rows per forward call for long single-sequence prompts (bounds the scratch buffers).
+pub const PREFILL_CHUNK: usize = 512;
 
 /// What attention needs to know about one row of the batch.
 #[derive(Clone, Copy)]
@@ -41,14 +40,25 @@ struct RowInfo {
 
 impl CpuModel {
     /// Prefill or decode slot 0: feed `tokens` at positions `pos..`; logits of the last one.
+    /// Long prompts go through in chunks of `PREFILL_CHUNK` rows to bound scratch memory.
     pub fn forward(&mut self, tokens: &[u32], pos: usize) -> Result<Vec<f32>> {
-        let mut v = self.run(&[(0, tokens, pos)], false)?;
-        Ok(v.pop().unwrap_or_default())
+        let mut last = Vec::new();
+        for (i, chunk) in tokens.chunks(PREFILL_CHUNK).enumerate() {
+            last = self.run(&[(0, chunk, pos + i * PREFILL_CHUNK)], false)?;
+        }
+        if tokens.is_empty() {
+            return Err(Error::Engine("forward: no tokens".into()));
+        }
+        Ok(last.pop().unwrap_or_default())
     }
 
     /// Like [`forward`](Self::forward) but returns the logits of every position fed.
     pub fn forward_all(&mut self, tokens: &[u32], pos: usize) -> Result<Vec<Vec<f32>>> {
-        self.run(&[(0, tokens, pos)], true)
+        let mut all = Vec::with_capacity(tokens.len());
+        for (i, chunk) in tokens.chunks(PREFILL_CHUNK).enumerate() {
+            all.extend(self.run(&[(0, chunk, pos + i * PREFILL_CHUNK)], true)?);
+        }
+        Ok(all)
     }
 
     /// Several sequences at once, each `(slot, tokens, pos)` with its own KV cache slot;
@@ -67,29 +77,17 @@ impl CpuModel {
                 return Err(Error::Engine(format!("sequence {i}: no tokens")));
             }
             if seqs[..i].iter().any(|s| s.0 == slot) {
-                return Err(Error::Engine(format!(
-                    "slot {slot} appears twice in one batch"
-                )));
+                return Err(Error::Engine(format!("slot {slot} appears twice in one batch")));
             }
             if pos + toks.len() > c.ctx {
-                return Err(Error::Engine(format!(
-                    "context full: {} + {} > {}",
-                    pos,
-                    toks.len(),
-                    c.ctx
-                )));
+                return Err(Error::Engine(format!("context full: {} + {} > {}", pos, toks.len(), c.ctx)));
             }
             let have = self.slot_mut(slot).len;
             if pos > have {
-                return Err(Error::Engine(format!(
-                    "slot {slot}: position {pos} after cache length {have}"
-                )));
+                return Err(Error::Engine(format!("slot {slot}: position {pos} after cache length {have}")));
             }
             if let Some(t) = toks.iter().find(|&&t| t as usize >= c.vocab) {
-                return Err(Error::Engine(format!(
-                    "token id {t} out of vocabulary ({})",
-                    c.vocab
-                )));
+                return Err(Error::Engine(format!("token id {t} out of vocabulary ({})", c.vocab)));
             }
             rows.extend((0..toks.len()).map(|j| RowInfo { slot, pos: pos + j }));
         }
@@ -100,8 +98,7 @@ impl CpuModel {
         let mut r = 0;
         for &(_, toks, _) in seqs {
             for &t in toks {
-                self.embd
-                    .dequant_row(t as usize, &mut s.x[r * d..(r + 1) * d]);
+                self.embd.dequant_row(t as usize, &mut s.x[r * d..(r + 1) * d]);
                 r += 1;
             }
         }
@@ -110,21 +107,11 @@ impl CpuModel {
         for (li, layer) in self.layers.iter().enumerate() {
             // Attention block.
             for r in 0..m {
-                rmsnorm(
-                    &s.x[r * d..(r + 1) * d],
-                    &layer.attn_norm,
-                    c.eps,
-                    &mut s.xn[r * d..(r + 1) * d],
-                );
+                rmsnorm(&s.x[r * d..(r + 1) * d], &layer.attn_norm, c.eps, &mut s.xn[r * d..(r + 1) * d]);
             }
             s.act.quantize(&s.xn, m, d);
             s.qkv.resize(m * ldq, 0.0);
-            matmul(
-                &self.pool,
-                &[&layer.wq, &layer.wk, &layer.wv],
-                &s.act,
-                &mut s.qkv,
-            );
+            matmul(&self.pool, &[&layer.wq, &layer.wk, &layer.wv], &s.act, &mut s.qkv);
             for (r, info) in rows.iter().enumerate() {
                 let row = &mut s.qkv[r * ldq..(r + 1) * ldq];
                 if !layer.qkv_bias.is_empty() {
@@ -132,10 +119,7 @@ impl CpuModel {
                         *v += b;
                     }
                 }
-                let (cs, sn) = (
-                    &self.cos[info.pos * half..][..half],
-                    &self.sin[info.pos * half..][..half],
-                );
+                let (cs, sn) = (&self.cos[info.pos * half..][..half], &self.sin[info.pos * half..][..half]);
                 for h in 0..nh + nkv {
                     rope(&mut row[h * hd..(h + 1) * hd], cs, sn, c.rope_neox);
                 }
@@ -143,8 +127,7 @@ impl CpuModel {
                 for h in 0..nkv {
                     let o = ((li * nkv + h) * c.ctx + info.pos) * hd;
                     slot.k[o..o + hd].copy_from_slice(&row[d + h * hd..d + (h + 1) * hd]);
-                    slot.v[o..o + hd]
-                        .copy_from_slice(&row[d + kvd + h * hd..d + kvd + (h + 1) * hd]);
+                    slot.v[o..o + hd].copy_from_slice(&row[d + kvd + h * hd..d + kvd + (h + 1) * hd]);
                 }
             }
             s.att.resize(m * d, 0.0);
@@ -157,12 +140,7 @@ impl CpuModel {
             }
             // Feed-forward block.
             for r in 0..m {
-                rmsnorm(
-                    &s.x[r * d..(r + 1) * d],
-                    &layer.ffn_norm,
-                    c.eps,
-                    &mut s.xn[r * d..(r + 1) * d],
-                );
+                rmsnorm(&s.x[r * d..(r + 1) * d], &layer.ffn_norm, c.eps, &mut s.xn[r * d..(r + 1) * d]);
             }
             s.act.quantize(&s.xn, m, d);
             let ff = c.n_ff;
@@ -226,15 +204,8 @@ fn attention(
     let group = nh / nkv;
     let scale = 1.0 / (hd as f32).sqrt();
     let tasks = rows.len() * nh;
-    let nt = if pool.threads() == 1 {
-        1
-    } else {
-        (4 * pool.threads()).min(tasks)
-    };
-    let out = OutPtr {
-        ptr: att.as_mut_ptr(),
-        ldo: d,
-    };
+    let nt = if pool.threads() == 1 { 1 } else { (4 * pool.threads()).min(tasks) };
+    let out = OutPtr { ptr: att.as_mut_ptr(), ldo: d };
     let max_pos = rows.iter().map(|r| r.pos).max().unwrap_or(0);
     pool.run(nt, &|t| {
         let mut sc = vec![0f32; max_pos + 1];
@@ -248,15 +219,7 @@ fn attention(
             let q = &qkv[r * ldq + h * hd..r * ldq + (h + 1) * hd];
             let n = info.pos + 1;
             let kv = base..base + n * hd;
-            attend(
-                q,
-                &slot.k[kv.clone()],
-                &slot.v[kv],
-                n,
-                scale,
-                &mut sc,
-                &mut acc,
-            );
+            attend(q, &slot.k[kv.clone()], &slot.v[kv], n, scale, &mut sc, &mut acc);
             let o = out.offset(r * d + h * hd);
             // SAFETY: each (row, head) task writes its own hd values of `att`.
             unsafe { std::ptr::copy_nonoverlapping(acc.as_ptr(), o.ptr, hd) };

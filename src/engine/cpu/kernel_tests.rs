@@ -38,9 +38,7 @@ pub fn random_rows(ty: GgmlType, n: usize, k: usize, rng: &mut Rng) -> Vec<u8> {
         match ty {
             GgmlType::F32 => v.extend_from_slice(&rng.f().to_le_bytes()),
             GgmlType::F16 => put16(&mut v, rng.f()),
-            GgmlType::Q4_0 | GgmlType::Q5_0 | GgmlType::Q8_0 => {
-                put16(&mut v, 0.01 + 0.02 * rng.f().abs())
-            }
+            GgmlType::Q4_0 | GgmlType::Q5_0 | GgmlType::Q8_0 => put16(&mut v, 0.01 + 0.02 * rng.f().abs()),
             GgmlType::Q4_1 => {
                 put16(&mut v, 0.01 + 0.02 * rng.f().abs());
                 put16(&mut v, -0.1 * rng.f().abs());
@@ -89,14 +87,8 @@ fn check(got: &[f32], x: &[f32], a: &QAct, w: &[f32], rows: usize, n: usize, k: 
             }
             let g = got[r * n + c] as f64;
             let tight = 1e-5 * mag + 1e-6;
-            assert!(
-                (g - quant).abs() <= tight,
-                "{what} r{r} c{c}: {g} vs {quant} (tol {tight})"
-            );
-            assert!(
-                (g - exact).abs() <= bound + tight,
-                "{what} r{r} c{c}: {g} vs f32 {exact} (bound {bound})"
-            );
+            assert!((g - quant).abs() <= tight, "{what} r{r} c{c}: {g} vs {quant} (tol {tight})");
+            assert!((g - exact).abs() <= bound + tight, "{what} r{r} c{c}: {g} vs f32 {exact} (bound {bound})");
         }
     }
 }
@@ -107,15 +99,8 @@ const ROWS: [usize; 12] = [1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 31, 33];
 fn every_format_every_shape() {
     let pools = [Pool::new(1), Pool::new(3)];
     let mut rng = Rng::new(7);
-    let types = [
-        GgmlType::Q4_0,
-        GgmlType::Q4_1,
-        GgmlType::Q5_0,
-        GgmlType::Q8_0,
-        GgmlType::Q4K,
-        GgmlType::Q6K,
-        GgmlType::F16,
-    ];
+    let types =
+        [GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q8_0, GgmlType::Q4K, GgmlType::Q6K, GgmlType::F16];
     for ty in types {
         let k = if ty.block_elems() == 256 { 512 } else { 96 };
         for &n in &[1usize, 3, 6, 13] {
@@ -128,10 +113,7 @@ fn every_format_every_shape() {
                 let exact = ty != GgmlType::F16;
                 for i in 0..k {
                     let tol = if exact { 1e-6 } else { 0.01 };
-                    assert!(
-                        (back[i] - w[c * k + i]).abs() <= tol,
-                        "{ty:?} repack c{c} i{i}"
-                    );
+                    assert!((back[i] - w[c * k + i]).abs() <= tol, "{ty:?} repack c{c} i{i}");
                 }
             }
             let w = if ty == GgmlType::F16 {
@@ -152,33 +134,12 @@ fn every_format_every_shape() {
                 for pool in &pools {
                     let mut out = vec![f32::NAN; rows * n];
                     matmul(pool, &[&p], &a, &mut out);
-                    check(
-                        &out,
-                        &x,
-                        &a,
-                        &w,
-                        rows,
-                        n,
-                        k,
-                        &format!("{ty:?} simd n{n} rows{rows}"),
-                    );
+                    check(&out, &x, &a, &w, rows, n, k, &format!("{ty:?} simd n{n} rows{rows}"));
                 }
                 let mut out = vec![f32::NAN; rows * n];
-                let o = OutPtr {
-                    ptr: out.as_mut_ptr(),
-                    ldo: n,
-                };
+                let o = OutPtr { ptr: out.as_mut_ptr(), ldo: n };
                 gemm_range(&p, 0, n, &a, o, false);
-                check(
-                    &out,
-                    &x,
-                    &a,
-                    &w,
-                    rows,
-                    n,
-                    k,
-                    &format!("{ty:?} scalar n{n} rows{rows}"),
-                );
+                check(&out, &x, &a, &w, rows, n, k, &format!("{ty:?} scalar n{n} rows{rows}"));
             }
         }
     }
@@ -189,11 +150,7 @@ fn fused_mixed_formats() {
     let pool = Pool::new(2);
     let mut rng = Rng::new(11);
     let k = 256;
-    let specs = [
-        (GgmlType::Q4_1, 37usize),
-        (GgmlType::Q8_0, 5),
-        (GgmlType::Q6K, 11),
-    ];
+    let specs = [(GgmlType::Q4_1, 37usize), (GgmlType::Q8_0, 5), (GgmlType::Q6K, 11)];
     let mut ws = Vec::new();
     let mut ps = Vec::new();
     for (ty, n) in specs {

@@ -34,23 +34,12 @@ impl OutPtr {
     /// The same output shifted right by `cols` columns.
     pub fn offset(self, cols: usize) -> OutPtr {
         // SAFETY: callers stay within the output buffer.
-        OutPtr {
-            ptr: unsafe { self.ptr.add(cols) },
-            ldo: self.ldo,
-        }
+        OutPtr { ptr: unsafe { self.ptr.add(cols) }, ldo: self.ldo }
     }
 }
 
 /// Scalar tile: rows r0..r0+rn, weight rows c0..c0+cn. Writes Σ_b d_w*d_a*Σ q_w*q_a.
-pub fn tile_scalar(
-    w: &PackedMatrix,
-    c0: usize,
-    cn: usize,
-    a: &QAct,
-    r0: usize,
-    rn: usize,
-    out: OutPtr,
-) {
+pub fn tile_scalar(w: &PackedMatrix, c0: usize, cn: usize, a: &QAct, r0: usize, rn: usize, out: OutPtr) {
     let nb = w.nb;
     let mut wq = [0i32; 32];
     for c in c0..c0 + cn {
@@ -101,12 +90,7 @@ pub mod avx2 {
     /// ggml's bytes_from_bits_32, masked to 0x10 per set bit.
     #[inline(always)]
     unsafe fn fifth_bits(qh: u32) -> __m256i {
-        let shuf = _mm256_set_epi64x(
-            0x0303030303030303,
-            0x0202020202020202,
-            0x0101010101010101,
-            0,
-        );
+        let shuf = _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0);
         let bytes = _mm256_shuffle_epi8(_mm256_set1_epi32(qh as i32), shuf);
         let bytes = _mm256_or_si256(bytes, _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe));
         let m = _mm256_cmpeq_epi8(bytes, _mm256_set1_epi64x(-1));
@@ -173,6 +157,8 @@ pub mod avx2 {
         out: OutPtr,
     ) {
         let nb = w.nb;
+        // Decode streams weights from memory: prefetch the tile PF tiles ahead.
+        let pf: usize = if R == 1 { 2 } else { 0 };
         let mut acc = [[_mm256_setzero_ps(); C]; R];
         let wqs = w.qs.as_ptr();
         let zero = [_mm256_setzero_si256(); C];
@@ -184,20 +170,19 @@ pub mod avx2 {
                 // Low nibbles: block b; high nibbles: block b + 1.
                 let mut wq = zero;
                 for c in 0..C {
+                    if pf > 0 {
+                        _mm_prefetch::<_MM_HINT_T0>(wqs.wrapping_add((c0 + c + pf * C) * rb + b * 16) as *const i8);
+                    }
                     let x = _mm256_loadu_si256(wqs.add((c0 + c) * rb + b * 16) as *const __m256i);
                     wq[c] = _mm256_and_si256(x, mask);
                     if K == 1 {
-                        wq[c] = _mm256_or_si256(
-                            wq[c],
-                            fifth_bits(*w.qh.get_unchecked((c0 + c) * nb + b)),
-                        );
+                        wq[c] = _mm256_or_si256(wq[c], fifth_bits(*w.qh.get_unchecked((c0 + c) * nb + b)));
                     }
                 }
                 step::<K, R, C>(&mut acc, &wq, &zero, w, c0, a, r0, b);
                 if b + 1 < nb {
                     for c in 0..C {
-                        let x =
-                            _mm256_loadu_si256(wqs.add((c0 + c) * rb + b * 16) as *const __m256i);
+                        let x = _mm256_loadu_si256(wqs.add((c0 + c) * rb + b * 16) as *const __m256i);
                         wq[c] = _mm256_and_si256(_mm256_srli_epi16(x, 4), mask);
                         if K == 1 {
                             let h = *w.qh.get_unchecked((c0 + c) * nb + b + 1);
@@ -225,6 +210,9 @@ pub mod avx2 {
                 let mut wa = zero;
                 for c in 0..C {
                     let i = (c0 + c) * nb + b;
+                    if pf > 0 {
+                        _mm_prefetch::<_MM_HINT_T0>(wqs.wrapping_add((i + pf * C * nb) * 32) as *const i8);
+                    }
                     wq[c] = _mm256_loadu_si256(wqs.add(i * 32) as *const __m256i);
                     wa[c] = _mm256_abs_epi8(wq[c]);
                 }

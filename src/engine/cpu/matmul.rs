@@ -18,16 +18,9 @@ pub fn matmul(pool: &Pool, mats: &[&PackedMatrix], a: &QAct, out: &mut [f32]) {
         assert_eq!(m.k, a.k, "matmul: weight k {} vs activation k {}", m.k, a.k);
     }
     assert!(out.len() >= a.rows * total);
-    let optr = OutPtr {
-        ptr: out.as_mut_ptr(),
-        ldo: total,
-    };
+    let optr = OutPtr { ptr: out.as_mut_ptr(), ldo: total };
     // A few contiguous column ranges per thread, so a descheduled worker's share is small.
-    let chunks = if pool.threads() == 1 {
-        1
-    } else {
-        (4 * pool.threads()).min(total.div_ceil(16))
-    };
+    let chunks = if pool.threads() == 1 { 1 } else { (4 * pool.threads()).min(total.div_ceil(16)) };
     let simd = has_avx2();
     pool.run(chunks, &|t| {
         let (lo, hi) = split(total, chunks, t, 4);
@@ -67,16 +60,7 @@ pub fn gemm_range(w: &PackedMatrix, c0: usize, c1: usize, a: &QAct, out: OutPtr,
 
 #[allow(clippy::too_many_arguments)]
 #[inline]
-fn run_tile(
-    w: &PackedMatrix,
-    c: usize,
-    cn: usize,
-    a: &QAct,
-    r: usize,
-    rn: usize,
-    out: OutPtr,
-    simd: bool,
-) {
+fn run_tile(w: &PackedMatrix, c: usize, cn: usize, a: &QAct, r: usize, rn: usize, out: OutPtr, simd: bool) {
     #[cfg(target_arch = "x86_64")]
     if simd {
         let f = super::kernels::avx2::pick(w.kind, rn, cn);

@@ -94,24 +94,14 @@ impl Loader {
     }
 
     fn info(&self, name: &str) -> Result<&TensorInfo> {
-        self.content
-            .tensor_infos
-            .get(name)
-            .ok_or_else(|| self.err(format!("missing tensor {name}")))
+        self.content.tensor_infos.get(name).ok_or_else(|| self.err(format!("missing tensor {name}")))
     }
 
     fn meta_u32(&self, key: &str) -> Result<usize> {
-        let v = self
-            .content
-            .metadata
-            .get(key)
-            .ok_or_else(|| self.err(format!("missing metadata {key}")))?;
+        let v = self.content.metadata.get(key).ok_or_else(|| self.err(format!("missing metadata {key}")))?;
         match v.to_u32() {
             Ok(x) => Ok(x as usize),
-            Err(_) => v
-                .to_u64()
-                .map(|x| x as usize)
-                .map_err(|_| self.err(format!("metadata {key} is not an integer"))),
+            Err(_) => v.to_u64().map(|x| x as usize).map_err(|_| self.err(format!("metadata {key} is not an integer"))),
         }
     }
 
@@ -135,9 +125,7 @@ impl Loader {
         let dims = info.shape.dims().to_vec();
         let elems: usize = dims.iter().product();
         if !elems.is_multiple_of(ty.block_elems()) {
-            return Err(self.err(format!(
-                "tensor {name}: {elems} elements do not fill {ty:?} blocks"
-            )));
+            return Err(self.err(format!("tensor {name}: {elems} elements do not fill {ty:?} blocks")));
         }
         let bytes = elems / ty.block_elems() * ty.block_bytes();
         let off = self.content.tensor_data_offset + info.offset;
@@ -153,9 +141,7 @@ impl Loader {
         let (ty, dims, raw) = self.raw(name)?;
         let n: usize = dims.iter().product();
         if n != len || !matches!(ty, GgmlType::F32 | GgmlType::F16) {
-            return Err(self.err(format!(
-                "tensor {name}: expected {len} f32 values, got {n} {ty:?}"
-            )));
+            return Err(self.err(format!("tensor {name}: expected {len} f32 values, got {n} {ty:?}")));
         }
         let mut v = vec![0f32; n];
         super::quant::dequantize_row(ty, &raw, &mut v);
@@ -165,9 +151,7 @@ impl Loader {
     fn matrix(&mut self, name: &str, n: usize, k: usize) -> Result<PackedMatrix> {
         let (ty, dims, raw) = self.raw(name)?;
         if dims != [n, k] {
-            return Err(self.err(format!(
-                "tensor {name}: shape {dims:?}, expected [{n}, {k}]"
-            )));
+            return Err(self.err(format!("tensor {name}: shape {dims:?}, expected [{n}, {k}]")));
         }
         PackedMatrix::from_ggml(ty, &raw, n, k).map_err(|m| self.err(format!("tensor {name}: {m}")))
     }
@@ -177,13 +161,8 @@ impl CpuModel {
     /// Load a llama or qwen2 GGUF file; `threads` = 0 means one per physical core.
     pub fn load(path: &Path, threads: usize) -> Result<Self> {
         let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
-        let content = Content::read(&mut file)
-            .map_err(|e| Error::model(path, format!("not a GGUF file: {e}")))?;
-        let mut l = Loader {
-            path: path.to_path_buf(),
-            file,
-            content,
-        };
+        let content = Content::read(&mut file).map_err(|e| Error::model(path, format!("not a GGUF file: {e}")))?;
+        let mut l = Loader { path: path.to_path_buf(), file, content };
         let arch = l
             .content
             .metadata
@@ -191,15 +170,11 @@ impl CpuModel {
             .and_then(|v| v.to_string().ok().cloned())
             .ok_or_else(|| l.err("missing general.architecture"))?;
         if arch != "llama" && arch != "qwen2" {
-            return Err(l.err(format!(
-                "unsupported architecture {arch} (precis' CPU path runs llama and qwen2)"
-            )));
+            return Err(l.err(format!("unsupported architecture {arch} (precis' CPU path runs llama and qwen2)")));
         }
         let n_embd = l.meta_u32(&format!("{arch}.embedding_length"))?;
         let n_head = l.meta_u32(&format!("{arch}.attention.head_count"))?;
-        let n_kv_head = l
-            .meta_u32(&format!("{arch}.attention.head_count_kv"))
-            .unwrap_or(n_head);
+        let n_kv_head = l.meta_u32(&format!("{arch}.attention.head_count_kv")).unwrap_or(n_head);
         let embd_dims = l.info("token_embd.weight")?.shape.dims().to_vec();
         let cfg = Config {
             n_layer: l.meta_u32(&format!("{arch}.block_count"))?,
@@ -209,16 +184,10 @@ impl CpuModel {
             head_dim: n_embd / n_head,
             n_ff: l.meta_u32(&format!("{arch}.feed_forward_length"))?,
             vocab: embd_dims[0],
-            ctx: l
-                .meta_u32(&format!("{arch}.context_length"))
-                .unwrap_or(4096),
-            rope_base: l
-                .meta_f32(&format!("{arch}.rope.freq_base"))
-                .unwrap_or(10_000.0),
+            ctx: l.meta_u32(&format!("{arch}.context_length")).unwrap_or(4096),
+            rope_base: l.meta_f32(&format!("{arch}.rope.freq_base")).unwrap_or(10_000.0),
             rope_neox: arch == "qwen2",
-            eps: l
-                .meta_f32(&format!("{arch}.attention.layer_norm_rms_epsilon"))
-                .unwrap_or(1e-5),
+            eps: l.meta_f32(&format!("{arch}.attention.layer_norm_rms_epsilon")).unwrap_or(1e-5),
             arch: arch.clone(),
         };
         if !n_head.is_multiple_of(n_kv_head) || !cfg.head_dim.is_multiple_of(2) {
@@ -259,17 +228,12 @@ impl CpuModel {
         let mut sin = vec![0f32; cfg.ctx * half];
         for p in 0..cfg.ctx {
             for i in 0..half {
-                let theta =
-                    p as f64 * (cfg.rope_base as f64).powf(-2.0 * i as f64 / cfg.head_dim as f64);
+                let theta = p as f64 * (cfg.rope_base as f64).powf(-2.0 * i as f64 / cfg.head_dim as f64);
                 cos[p * half + i] = theta.cos() as f32;
                 sin[p * half + i] = theta.sin() as f32;
             }
         }
-        let threads = if threads == 0 {
-            num_cpus::get_physical().max(1)
-        } else {
-            threads
-        };
+        let threads = if threads == 0 { num_cpus::get_physical().max(1) } else { threads };
         Ok(CpuModel {
             cfg,
             embd,
@@ -319,12 +283,7 @@ impl CpuModel {
         let l: usize = self
             .layers
             .iter()
-            .map(|l| {
-                [&l.wq, &l.wk, &l.wv, &l.wo, &l.wg, &l.wu, &l.wd]
-                    .iter()
-                    .map(|m| m.bytes())
-                    .sum::<usize>()
-            })
+            .map(|l| [&l.wq, &l.wk, &l.wv, &l.wo, &l.wg, &l.wu, &l.wd].iter().map(|m| m.bytes()).sum::<usize>())
             .sum();
         l + self.embd.bytes() + self.output.as_ref().map_or(0, |m| m.bytes())
     }
@@ -335,10 +294,6 @@ impl CpuModel {
         }
         let c = &self.cfg;
         let n = c.n_layer * c.n_kv_head * c.ctx * c.head_dim;
-        self.slots[slot].get_or_insert_with(|| KvSlot {
-            k: vec![0.0; n],
-            v: vec![0.0; n],
-            len: 0,
-        })
+        self.slots[slot].get_or_insert_with(|| KvSlot { k: vec![0.0; n], v: vec![0.0; n], len: 0 })
     }
 }

@@ -150,10 +150,7 @@ fn worker(s: Arc<Shared>) {
             if st & CLOSED != 0 {
                 break false;
             }
-            match s
-                .state
-                .compare_exchange_weak(st, st + 1, Ordering::AcqRel, Ordering::Acquire)
-            {
+            match s.state.compare_exchange_weak(st, st + 1, Ordering::AcqRel, Ordering::Acquire) {
                 Ok(_) => break true,
                 Err(x) => st = x,
             }

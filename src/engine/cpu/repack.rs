@@ -92,11 +92,7 @@ fn block_ints(ty: GgmlType, row: &[u8], b: usize, q: &mut [i32; 32]) -> ([f32; 2
             let (sc, mn) = scale_min_k4(j, &blk[4..16]);
             let qs = &blk[16 + 32 * (j / 2)..16 + 32 * (j / 2) + 32];
             for l in 0..32 {
-                q[l] = if j.is_multiple_of(2) {
-                    qs[l] & 0xf
-                } else {
-                    qs[l] >> 4
-                } as i32;
+                q[l] = if j.is_multiple_of(2) { qs[l] & 0xf } else { qs[l] >> 4 } as i32;
             }
             let ds = d * sc as f32;
             ([ds, ds], -(dmin * mn as f32))
@@ -147,9 +143,7 @@ impl PackedMatrix {
     /// Repack `n` ggml rows of `k` elements from `raw`. Errors name the unsupported shape.
     pub fn from_ggml(ty: GgmlType, raw: &[u8], n: usize, k: usize) -> Result<Self, String> {
         if !k.is_multiple_of(32) || !k.is_multiple_of(ty.block_elems()) {
-            return Err(format!(
-                "row length {k} is not a multiple of {ty:?}'s block"
-            ));
+            return Err(format!("row length {k} is not a multiple of {ty:?}'s block"));
         }
         let rb = ty.row_bytes(k);
         if raw.len() < rb * n {
@@ -162,35 +156,16 @@ impl PackedMatrix {
             GgmlType::Q6K => Kind::I8h,
         };
         let nb = k / 32;
-        let qbytes = if matches!(kind, Kind::U4 | Kind::U5) {
-            16
-        } else {
-            32
-        };
+        let qbytes = if matches!(kind, Kind::U4 | Kind::U5) { 16 } else { 32 };
         let mut p = PackedMatrix {
             kind,
             n,
             k,
             nb,
-            qs: vec![
-                0;
-                n * if qbytes == 16 {
-                    u4_row_bytes(nb)
-                } else {
-                    nb * 32
-                }
-            ],
-            qh: if kind == Kind::U5 {
-                vec![0; n * nb]
-            } else {
-                Vec::new()
-            },
+            qs: vec![0; n * if qbytes == 16 { u4_row_bytes(nb) } else { nb * 32 }],
+            qh: if kind == Kind::U5 { vec![0; n * nb] } else { Vec::new() },
             d: vec![0.0; n * nb * if kind == Kind::I8h { 2 } else { 1 }],
-            m: if matches!(kind, Kind::U4 | Kind::U5) {
-                vec![0.0; n * pad8(nb)]
-            } else {
-                Vec::new()
-            },
+            m: if matches!(kind, Kind::U4 | Kind::U5) { vec![0.0; n * pad8(nb)] } else { Vec::new() },
         };
         let mut q = [0i32; 32];
         for r in 0..n {
