@@ -108,14 +108,7 @@ fn run_once(engine: &mut dyn Engine, model: &ModelRef, test: &Test) -> Result<(u
 }
 
 /// Runs `test` once to warm up, then `reps` times.
-pub fn measure(
-    engine: &mut dyn Engine,
-    model: &ModelRef,
-    test: &Test,
-    reps: usize,
-    threads: usize,
-    backend: &str,
-) -> Result<Row> {
+pub fn measure(engine: &mut dyn Engine, model: &ModelRef, test: &Test, reps: usize, threads: usize) -> Result<Row> {
     if reps == 0 {
         return Err(Error::Usage("-r: at least one repetition".into()));
     }
@@ -143,7 +136,7 @@ pub fn measure(
         model_size: info.size_bytes,
         model_n_params: info.n_params,
         device: info.device.clone(),
-        backend: backend.to_string(),
+        backend: info.backend.clone(),
         n_threads: threads,
         n_prompt,
         n_gen,

@@ -47,7 +47,7 @@ pub fn run(args: BenchArgs, verbosity: i8) -> Result<()> {
             if verbosity > 0 {
                 eprintln!("precis: bench {} with {t} threads", test.name());
             }
-            let row = bench::measure(engine.as_mut(), &model_ref, test, args.repetitions, t, &args.backend)?;
+            let row = bench::measure(engine.as_mut(), &model_ref, test, args.repetitions, t)?;
             w(&mut out, export::row(&row, format, first))?;
             first = false;
             rows.push(row);

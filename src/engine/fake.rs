@@ -25,6 +25,7 @@ impl Default for FakeEngine {
                 context_length: 4096,
                 vocab_size: 0x11_0000,
                 device: "cpu".into(),
+                backend: "fake".into(),
                 load_time: Duration::ZERO,
             },
         }

@@ -35,6 +35,8 @@ pub struct ModelInfo {
     pub vocab_size: usize,
     /// `cpu`, `cuda:0`, …
     pub device: String,
+    /// `native` (precis's own CPU path), `candle`, or `fake`.
+    pub backend: String,
     pub load_time: Duration,
 }
 

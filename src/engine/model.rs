@@ -3,6 +3,7 @@
 //! The load → tokenise → prefill → decode path lives here and in `generate.rs`.
 
 use super::chat::encode_parts;
+use super::cpu::CpuModel;
 use super::device::{self, DeviceChoice};
 use super::generate::{self, Forward, GenParams, Generation};
 use super::gguf::{GgufInfo, Value};
@@ -81,9 +82,8 @@ impl GgufEngine {
         }
         let tokenizer = GgufTokenizer::from_gguf(&gguf, &opts.eog_tokens)?;
         let template = chat_template(&gguf, &tokenizer)?;
-        device::init_threads(opts.threads);
         let (dev, dev_name) = device::resolve(opts.device)?;
-        let model = load_candle(&gguf, &arch, &dev)?;
+        let (model, backend) = load_backend(&gguf, &arch, &dev, opts)?;
         let (size_bytes, n_params) = gguf.size_and_params();
         let ctx = gguf.u64(&format!("{arch}.context_length"))? as usize;
         let info = ModelInfo {
@@ -95,6 +95,7 @@ impl GgufEngine {
             context_length: ctx.min(model.max_positions()),
             vocab_size: tokenizer.vocab_size(),
             device: dev_name,
+            backend: backend.into(),
             load_time: t0.elapsed(),
         };
         Ok(GgufEngine { info, tokenizer, template, model })
@@ -144,6 +145,59 @@ fn human_params(n: u64) -> String {
         format!("{:.1}B", n as f64 / 1e9)
     } else {
         format!("{}M", (n as f64 / 1e6).round())
+    }
+}
+
+/// Picks and loads the backend: precis's own CPU path on the CPU (unless `candle` is
+/// asked for), candle on CUDA or where the own path does not support the file.
+fn load_backend(
+    gguf: &GgufInfo,
+    arch: &str,
+    dev: &Device,
+    opts: &LoadOptions,
+) -> Result<(Box<dyn Forward>, &'static str)> {
+    let on_cpu = matches!(dev, Device::Cpu);
+    match (opts.backend, on_cpu) {
+        (Backend::Native, false) => {
+            Err(Error::Usage("--backend native runs on the CPU only; use --device cpu or --backend candle".into()))
+        }
+        (Backend::Native, true) => Ok((Box::new(NativeForward(CpuModel::load(&gguf.path, opts.threads)?)), "native")),
+        (Backend::Auto, true) => match CpuModel::load(&gguf.path, opts.threads) {
+            Ok(m) => Ok((Box::new(NativeForward(m)), "native")),
+            Err(e) => {
+                tracing::warn!("precis's CPU path cannot run this file ({e}); using candle");
+                device::init_threads(opts.threads);
+                Ok((load_candle(gguf, arch, dev)?, "candle"))
+            }
+        },
+        _ => {
+            device::init_threads(opts.threads);
+            Ok((load_candle(gguf, arch, dev)?, "candle"))
+        }
+    }
+}
+
+/// Sequences the native backend decodes together.
+const NATIVE_SLOTS: usize = 16;
+
+/// precis's own CPU model, behind [`Forward`].
+struct NativeForward(CpuModel);
+
+impl Forward for NativeForward {
+    fn clear_cache(&mut self) {
+        self.0.clear_cache();
+    }
+    fn forward(&mut self, tokens: &[u32], pos: usize) -> Result<Vec<f32>> {
+        self.0.forward(tokens, pos)
+    }
+    fn max_positions(&self) -> usize {
+        self.0.context_length()
+    }
+    fn batch_slots(&self) -> usize {
+        NATIVE_SLOTS
+    }
+    fn forward_batch(&mut self, seqs: &[(usize, &[u32], usize)]) -> Result<Vec<Vec<f32>>> {
+        self.0.forward_batch(seqs)
     }
 }
 

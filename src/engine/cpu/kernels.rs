@@ -1,7 +1,8 @@
 //! Integer dot-product tiles: one call computes an R×C block of outputs (R activation rows
 //! × C weight rows) over the whole K dimension, loading each weight block once per R rows.
-//! AVX2 (maddubs/madd) versions chosen at run time, and a portable scalar fallback. The
-//! additive-minimum term of U4/U5 is folded in from the zero-padded `m` and `s` rows.
+//! AVX2 (maddubs/madd) versions chosen at run time, and a portable scalar fallback. U4
+//! weights (Q4_0/Q4_1/Q4_K) use `tile8`, which works on 8 interleaved columns at once; the
+//! additive-minimum term of U4/U5 is folded into the accumulators (Σ_b m_w * s_a).
 //! Owns only the arithmetic; must not know about threads or the model.
 
 use super::act::{pad8, QAct};
@@ -55,7 +56,8 @@ pub fn tile_scalar(w: &PackedMatrix, c0: usize, cn: usize, a: &QAct, r0: usize, 
                         for (j, v) in wq.iter_mut().enumerate() {
                             *v = (w.u4_at(c, b, j) as u32 | (((hb >> j) & 1) << 4)) as i32;
                         }
-                        (w.d[i], w.d[i])
+                        let d = w.dm(c, b).0;
+                        (d, d)
                     }
                     Kind::I8 | Kind::I8h => {
                         for (j, v) in wq.iter_mut().enumerate() {
@@ -72,7 +74,7 @@ pub fn tile_scalar(w: &PackedMatrix, c0: usize, cn: usize, a: &QAct, r0: usize, 
                 let s1: i32 = (16..32).map(|j| wq[j] * aq[j] as i32).sum();
                 acc += a.d[ai] * (d0 * s0 as f32 + d1 * s1 as f32);
                 if matches!(w.kind, Kind::U4 | Kind::U5) {
-                    acc += w.m[c * pad8(nb) + b] * a.s[r * pad8(nb) + b];
+                    acc += w.dm(c, b).1 * a.s[r * pad8(nb) + b];
                 }
             }
             // SAFETY: the caller owns out[r][c] for this tile.
@@ -144,7 +146,7 @@ pub mod avx2 {
         }
     }
 
-    /// R×C tile for weight kind `K` (0 U4, 1 U5, 2 I8, 3 I8h).
+    /// R×C tile for weight kind `K` (1 U5, 2 I8, 3 I8h; U4 uses [`tile8`]).
     ///
     /// # Safety
     /// avx2+fma present; rows/cols in range; `out` valid for the tile.
@@ -226,6 +228,97 @@ pub mod avx2 {
         }
     }
 
+    /// U4 tile over one interleaved group of 8 columns (`g`) and R rows: one maddubs gives
+    /// four products for each of the 8 columns, so scales, conversion and the minimum term
+    /// are applied once per 8 columns. Writes columns `lo..hi` of the group (0..=8).
+    ///
+    /// # Safety
+    /// avx2+fma present; `w.kind == U4`; rows in range; `out` valid for the written part.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn tile8<const R: usize>(
+        w: &PackedMatrix,
+        g: usize,
+        a: &QAct,
+        r0: usize,
+        out: OutPtr,
+        lo: usize,
+        hi: usize,
+    ) {
+        let nb = w.nb;
+        let k = a.k;
+        let mask = _mm256_set1_epi8(0x0f);
+        let ones = _mm256_set1_epi16(1);
+        let mut acc = [_mm256_setzero_ps(); R];
+        let pf = R == 1;
+        for b in 0..nb {
+            let base = g * nb + b;
+            let wq = w.qs.as_ptr().add(base * 128);
+            if pf {
+                _mm_prefetch::<_MM_HINT_T0>(wq.wrapping_add(2 * 128 * nb) as *const i8);
+                _mm_prefetch::<_MM_HINT_T0>(wq.wrapping_add(2 * 128 * nb + 64) as *const i8);
+            }
+            let mut isum = [_mm256_setzero_si256(); R];
+            for half in 0..2 {
+                let x0 = _mm256_loadu_si256(wq.add(64 * half) as *const __m256i);
+                let x1 = _mm256_loadu_si256(wq.add(64 * half + 32) as *const __m256i);
+                // Nibble groups: x0 low = elements 4p.., high = 16+4p.. with p = 2*half; x1: p+1.
+                let w0 = _mm256_and_si256(x0, mask);
+                let w1 = _mm256_and_si256(_mm256_srli_epi16(x0, 4), mask);
+                let w2 = _mm256_and_si256(x1, mask);
+                let w3 = _mm256_and_si256(_mm256_srli_epi16(x1, 4), mask);
+                let p = 2 * half;
+                for r in 0..R {
+                    let ap = a.qs.as_ptr().add((r0 + r) * k + b * 32) as *const i32;
+                    let a0 = _mm256_set1_epi32(*ap.add(p));
+                    let a1 = _mm256_set1_epi32(*ap.add(p + 4));
+                    let a2 = _mm256_set1_epi32(*ap.add(p + 1));
+                    let a3 = _mm256_set1_epi32(*ap.add(p + 5));
+                    // Each i16 lane sums at most 8 products of 15*127: no overflow.
+                    let s = _mm256_add_epi16(
+                        _mm256_add_epi16(_mm256_maddubs_epi16(w0, a0), _mm256_maddubs_epi16(w1, a1)),
+                        _mm256_add_epi16(_mm256_maddubs_epi16(w2, a2), _mm256_maddubs_epi16(w3, a3)),
+                    );
+                    isum[r] = _mm256_add_epi16(isum[r], s);
+                }
+            }
+            let dv = _mm256_loadu_ps(w.d.as_ptr().add(base * 8));
+            let mv = _mm256_loadu_ps(w.m.as_ptr().add(base * 8));
+            for r in 0..R {
+                let ai = (r0 + r) * nb + b;
+                let f = _mm256_cvtepi32_ps(_mm256_madd_epi16(isum[r], ones));
+                let da = _mm256_broadcast_ss(&*a.d.as_ptr().add(ai));
+                acc[r] = _mm256_fmadd_ps(f, _mm256_mul_ps(dv, da), acc[r]);
+                let sa = _mm256_broadcast_ss(&*a.s.as_ptr().add((r0 + r) * pad8(nb) + b));
+                acc[r] = _mm256_fmadd_ps(mv, sa, acc[r]);
+            }
+        }
+        for r in 0..R {
+            let o = out.ptr.add((r0 + r) * out.ldo + g * 8);
+            if lo == 0 && hi == 8 {
+                _mm256_storeu_ps(o, acc[r]);
+            } else {
+                let mut t = [0f32; 8];
+                _mm256_storeu_ps(t.as_mut_ptr(), acc[r]);
+                for c in lo..hi {
+                    *o.add(c) = t[c];
+                }
+            }
+        }
+    }
+
+    type Tile8Fn = unsafe fn(&PackedMatrix, usize, &QAct, usize, OutPtr, usize, usize);
+
+    /// The U4 group tile for `rn` rows (1..=4).
+    pub fn pick8(rn: usize) -> Tile8Fn {
+        match rn {
+            1 => tile8::<1>,
+            2 => tile8::<2>,
+            3 => tile8::<3>,
+            4 => tile8::<4>,
+            _ => unreachable!("tile8 rows {rn}"),
+        }
+    }
+
     type TileFn = unsafe fn(&PackedMatrix, usize, &QAct, usize, OutPtr);
 
     macro_rules! pick_rc {
@@ -248,7 +341,7 @@ pub mod avx2 {
     /// The tile function for a weight kind and tile shape (rn 1..=4, cn 1/2, or 1×4).
     pub fn pick(kind: Kind, rn: usize, cn: usize) -> TileFn {
         match kind {
-            Kind::U4 => pick_rc!(0, rn, cn),
+            Kind::U4 => unreachable!("U4 uses pick8"),
             Kind::U5 => pick_rc!(1, rn, cn),
             Kind::I8 => pick_rc!(2, rn, cn),
             Kind::I8h => pick_rc!(3, rn, cn),

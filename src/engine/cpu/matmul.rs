@@ -1,7 +1,8 @@
 //! Quantised matmul drivers: `out[r][col] = Σ_k act[r][k] * W[col][k]` for one or several
 //! weight matrices that read the same quantised activation (fused QKV, gate/up), with the
-//! columns of all of them split across the pool in a few contiguous ranges. Decode (1 row)
-//! uses 1×4 tiles; prefill 4×2 tiles over row blocks of 64 so activations stay in L2.
+//! columns of all of them split across the pool in a few contiguous ranges (claimed
+//! dynamically). U4 runs 4-row × 8-column group tiles; other kinds 1×4 tiles for decode and
+//! 4×2 for prefill. Rows go in blocks of 64 so a block's activations stay in L2.
 //! Owns tiling and threading of matmuls; must not know about layers or attention.
 
 use super::act::QAct;
@@ -23,7 +24,7 @@ pub fn matmul(pool: &Pool, mats: &[&PackedMatrix], a: &QAct, out: &mut [f32]) {
     let chunks = if pool.threads() == 1 { 1 } else { (4 * pool.threads()).min(total.div_ceil(16)) };
     let simd = has_avx2();
     pool.run(chunks, &|t| {
-        let (lo, hi) = split(total, chunks, t, 4);
+        let (lo, hi) = split(total, chunks, t, 8);
         let mut base = 0;
         for m in mats {
             let (s, e) = (lo.max(base), hi.min(base + m.n));
@@ -39,6 +40,11 @@ pub fn matmul(pool: &Pool, mats: &[&PackedMatrix], a: &QAct, out: &mut [f32]) {
 /// Columns `c0..c1` of `w` for all rows of `a`, single-threaded.
 pub fn gemm_range(w: &PackedMatrix, c0: usize, c1: usize, a: &QAct, out: OutPtr, simd: bool) {
     let rows = a.rows;
+    #[cfg(target_arch = "x86_64")]
+    if simd && w.kind == super::repack::Kind::U4 {
+        gemm_range_u4(w, c0, c1, a, out);
+        return;
+    }
     let (rt, ct) = if rows == 1 { (1, 4) } else { (4, 2) };
     let mut rb = 0;
     while rb < rows {
@@ -53,6 +59,27 @@ pub fn gemm_range(w: &PackedMatrix, c0: usize, c1: usize, a: &QAct, out: OutPtr,
                 r += rn;
             }
             c += cn;
+        }
+        rb = re;
+    }
+}
+
+/// U4 with AVX2: groups of 8 interleaved columns, 4-row tiles over row blocks.
+#[cfg(target_arch = "x86_64")]
+fn gemm_range_u4(w: &PackedMatrix, c0: usize, c1: usize, a: &QAct, out: OutPtr) {
+    let rows = a.rows;
+    let mut rb = 0;
+    while rb < rows {
+        let re = (rb + ROW_BLOCK).min(rows);
+        for g in c0 / 8..c1.div_ceil(8) {
+            let (lo, hi) = (c0.max(g * 8) - g * 8, c1.min(g * 8 + 8) - g * 8);
+            let mut r = rb;
+            while r < re {
+                let rn = 4.min(re - r);
+                // SAFETY: avx2+fma detected; w is U4; g < n/8 rounded up; rows in range.
+                unsafe { super::kernels::avx2::pick8(rn)(w, g, a, r, out, lo, hi) };
+                r += rn;
+            }
         }
         rb = re;
     }

@@ -9,12 +9,24 @@ const MODEL: &str = "/tmp/models/smol.gguf";
 const FIXTURES: &str = "../shared/fixtures";
 
 fn model(threads: usize) -> Option<CpuModel> {
+    if slow() {
+        return None;
+    }
     let p = Path::new(MODEL);
     if !p.exists() {
         eprintln!("skipping: {MODEL} not present");
         return None;
     }
     Some(CpuModel::load(p, threads).expect("load"))
+}
+
+/// These tests run a 135M model over hundreds of tokens: minutes in a debug build, so they
+/// run only with optimisations (`cargo test --release`).
+fn slow() -> bool {
+    if cfg!(debug_assertions) {
+        eprintln!("skipping: model tests need `cargo test --release`");
+    }
+    cfg!(debug_assertions)
 }
 
 fn fixture(name: &str) -> Option<serde_json::Value> {
@@ -55,9 +67,10 @@ fn greedy_matches_llama_cpp() {
     }
     for e in run["first_step_top10"].as_array().unwrap() {
         let (id, want) = (e["id"].as_u64().unwrap() as usize, e["logit"].as_f64().unwrap() as f32);
-        // llama.cpp keeps an f16 KV cache and f16 activation scales: allow 0.3
-        // (measured: at most 0.18; candle differs from llama.cpp by up to 0.3).
-        assert!((logits[id] - want).abs() < 0.6, "token {id}: {} vs llama.cpp {want}", logits[id]);
+        // llama.cpp keeps an f16 KV cache and f16 activation scales, and this model turns
+        // summation-order differences into logit noise: candle differs from llama.cpp by up
+        // to 0.3 here, precis by at most 0.37 (0.18 with another float order). Allow 0.5.
+        assert!((logits[id] - want).abs() < 0.5, "token {id}: {} vs llama.cpp {want}", logits[id]);
     }
     let want: Vec<u32> = run["gen_ids"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u32).collect();
     let mut got = vec![argmax(&logits)];
@@ -65,8 +78,19 @@ fn greedy_matches_llama_cpp() {
     while got.len() < 64 {
         let l = m.forward(&[*got.last().unwrap()], pos).unwrap();
         pos += 1;
-        got.push(argmax(&l));
+        let (g, w) = (argmax(&l), want[got.len()]);
+        if g != w && got[..] == want[..got.len()] {
+            eprintln!(
+                "first divergence at step {}: precis {g} ({}) vs llama.cpp {w} ({})",
+                got.len(),
+                l[g as usize],
+                l[w as usize]
+            );
+        }
+        got.push(g);
     }
+    // The first divergence is a near tie (precis: 13.555 vs 13.517 at step 22 with this
+    // kernel's float order; an earlier order matched 62 ids, as candle does).
     let same = got.iter().zip(&want).take_while(|(a, b)| a == b).count();
     eprintln!("greedy: first {same} of 64 ids equal llama.cpp's");
     assert_eq!(got[..16], want[..16]);
@@ -191,7 +215,7 @@ fn qwen2_matches_candle() {
     use candle_core::{Device, Tensor};
     use candle_transformers::models::quantized_qwen2::ModelWeights;
     const QWEN: &str = "/tmp/models/qwen.gguf";
-    if !Path::new(QWEN).exists() {
+    if slow() || !Path::new(QWEN).exists() {
         return;
     }
     let mut m = CpuModel::load(Path::new(QWEN), 2).unwrap();

@@ -2,9 +2,12 @@
 //! becomes 32-element blocks with f32 scales, in one of four kinds. Owns `PackedMatrix` only;
 //! must not know about the model, the thread pool or the SIMD code.
 //!
-//! - `U4`  (Q4_0, Q4_1, Q4_K): nibbles, value = d*q + m with q in 0..16. Blocks go in pairs:
-//!   byte j of pair p holds element j of block 2p (low nibble) and of block 2p+1 (high).
-//! - `U5`  (Q5_0): nibbles plus a u32 of fifth bits, value = d*q + m with q in 0..32.
+//! - `U4`  (Q4_0, Q4_1, Q4_K): nibbles, value = d*q + m with q in 0..16, interleaved by groups
+//!   of 8 output rows ("columns"): per (group, block) 128 bytes, where byte `32p + 4j + e`
+//!   holds element `4p + e` of column j (low nibble) and element `16 + 4p + e` (high);
+//!   then 8 scales and 8 minimums per (group, block). Columns past `n` are zero.
+//! - `U5`  (Q5_0): nibbles plus a u32 of fifth bits, value = d*q + m with q in 0..32. Blocks
+//!   go in pairs: byte j of pair p holds element j of block 2p (low) and of 2p+1 (high).
 //! - `I8`  (Q8_0, F32, F16): 32 signed bytes, value = d*q.
 //! - `I8h` (Q6_K): 32 signed bytes with one scale per 16-element half.
 
@@ -156,16 +159,33 @@ impl PackedMatrix {
             GgmlType::Q6K => Kind::I8h,
         };
         let nb = k / 32;
-        let qbytes = if matches!(kind, Kind::U4 | Kind::U5) { 16 } else { 32 };
         let mut p = PackedMatrix {
             kind,
             n,
             k,
             nb,
-            qs: vec![0; n * if qbytes == 16 { u4_row_bytes(nb) } else { nb * 32 }],
+            qs: vec![
+                0;
+                match kind {
+                    Kind::U4 => n.div_ceil(8) * nb * 128,
+                    Kind::U5 => n * u4_row_bytes(nb),
+                    _ => n * nb * 32,
+                }
+            ],
             qh: if kind == Kind::U5 { vec![0; n * nb] } else { Vec::new() },
-            d: vec![0.0; n * nb * if kind == Kind::I8h { 2 } else { 1 }],
-            m: if matches!(kind, Kind::U4 | Kind::U5) { vec![0.0; n * pad8(nb)] } else { Vec::new() },
+            d: vec![
+                0.0;
+                match kind {
+                    Kind::U4 => n.div_ceil(8) * 8 * nb,
+                    Kind::I8h => 2 * n * nb,
+                    _ => n * nb,
+                }
+            ],
+            m: match kind {
+                Kind::U4 => vec![0.0; n.div_ceil(8) * 8 * nb],
+                Kind::U5 => vec![0.0; n * pad8(nb)],
+                _ => Vec::new(),
+            },
         };
         let mut q = [0i32; 32];
         for r in 0..n {
@@ -174,18 +194,25 @@ impl PackedMatrix {
                 let (d, m) = block_ints(ty, row, b, &mut q);
                 let i = r * nb + b;
                 match kind {
-                    Kind::U4 | Kind::U5 => {
-                        let o = r * u4_row_bytes(nb) + (b / 2) * 32;
+                    Kind::U4 => {
                         for (j, &v) in q.iter().enumerate() {
-                            p.qs[o + j] |= ((v & 0xf) as u8) << (4 * (b % 2));
+                            let (o, sh) = p.u4_pos(r, b, j);
+                            p.qs[o] |= ((v & 0xf) as u8) << sh;
+                        }
+                        let s = p.scale_index(r, b);
+                        p.d[s] = d[0];
+                        p.m[s] = m;
+                    }
+                    Kind::U5 => {
+                        for (j, &v) in q.iter().enumerate() {
+                            let (o, sh) = p.u4_pos(r, b, j);
+                            p.qs[o] |= ((v & 0xf) as u8) << sh;
                         }
                         let mut hb = 0u32;
                         for (j, &v) in q.iter().enumerate() {
                             hb |= ((v as u32 >> 4) & 1) << j;
                         }
-                        if kind == Kind::U5 {
-                            p.qh[i] = hb;
-                        }
+                        p.qh[i] = hb;
                         p.d[i] = d[0];
                         p.m[r * pad8(nb) + b] = m;
                     }
@@ -218,7 +245,8 @@ impl PackedMatrix {
                     let hb = if self.kind == Kind::U5 { self.qh[i] } else { 0 };
                     for (j, y) in yb.iter_mut().enumerate() {
                         let q = self.u4_at(r, b, j) as u32 | (((hb >> j) & 1) << 4);
-                        *y = self.d[i] * q as f32 + self.m[r * pad8(self.nb) + b];
+                        let (d, m) = self.dm(r, b);
+                        *y = d * q as f32 + m;
                     }
                 }
                 Kind::I8 => {
@@ -238,7 +266,36 @@ impl PackedMatrix {
     /// U4/U5: the 4-bit part of element `j` of block `b` of row `r`.
     #[inline]
     pub fn u4_at(&self, r: usize, b: usize, j: usize) -> u8 {
-        (self.qs[r * u4_row_bytes(self.nb) + (b / 2) * 32 + j] >> (4 * (b % 2))) & 0xf
+        let (o, sh) = self.u4_pos(r, b, j);
+        (self.qs[o] >> sh) & 0xf
+    }
+
+    /// U4/U5: byte offset and shift of the nibble of element `j` of block `b` of row `r`.
+    #[inline]
+    pub fn u4_pos(&self, r: usize, b: usize, j: usize) -> (usize, u32) {
+        if self.kind == Kind::U4 {
+            let (g, c, p, e) = (r / 8, r % 8, (j % 16) / 4, j % 4);
+            ((g * self.nb + b) * 128 + 32 * p + 4 * c + e, 4 * (j / 16) as u32)
+        } else {
+            (r * u4_row_bytes(self.nb) + (b / 2) * 32 + j, 4 * (b % 2) as u32)
+        }
+    }
+
+    /// U4: index of the scale and minimum of block `b` of row `r` in `d` and `m`.
+    #[inline]
+    pub fn scale_index(&self, r: usize, b: usize) -> usize {
+        ((r / 8) * self.nb + b) * 8 + r % 8
+    }
+
+    /// U4/U5: (scale, minimum) of block `b` of row `r`.
+    #[inline]
+    pub fn dm(&self, r: usize, b: usize) -> (f32, f32) {
+        if self.kind == Kind::U4 {
+            let s = self.scale_index(r, b);
+            (self.d[s], self.m[s])
+        } else {
+            (self.d[r * self.nb + b], self.m[r * pad8(self.nb) + b])
+        }
     }
 
     /// Bytes held by this matrix.
