@@ -36,6 +36,7 @@ const CSV_FIELDS: &[&str] = &[
     "n_threads",
     "n_prompt",
     "n_gen",
+    "n_seqs",
     "test",
     "repetitions",
     "avg_ns",

@@ -18,7 +18,11 @@ use std::time::Instant;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Test {
     Prompt(usize),
-    Gen(usize),
+    /// `n` tokens generated for each of `seqs` sequences decoded together.
+    Gen {
+        n: usize,
+        seqs: usize,
+    },
     Summary(PathBuf),
 }
 
@@ -26,7 +30,8 @@ impl Test {
     pub fn name(&self) -> String {
         match self {
             Test::Prompt(n) => format!("pp{n}"),
-            Test::Gen(n) => format!("tg{n}"),
+            Test::Gen { n, seqs: 1 } => format!("tg{n}"),
+            Test::Gen { n, seqs } => format!("tg{n}x{seqs}"),
             Test::Summary(p) => {
                 format!("sum@{}", p.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default())
             }
@@ -47,6 +52,8 @@ pub struct Row {
     pub n_threads: usize,
     pub n_prompt: usize,
     pub n_gen: usize,
+    /// Sequences decoded together (tg tests at `-b` > 1).
+    pub n_seqs: usize,
     pub test: String,
     pub repetitions: usize,
     pub avg_ns: u64,
@@ -84,13 +91,15 @@ fn run_once(engine: &mut dyn Engine, model: &ModelRef, test: &Test) -> Result<(u
             let ns = g.prefill.as_nanos() as u64;
             Ok((ns, *n as f64 / (ns as f64 / 1e9), Some(t.elapsed().as_nanos() as u64)))
         }
-        Test::Gen(n) => {
-            let g = engine.generate(
-                &prompt_tokens(1, vocab),
-                &GenParams { max_tokens: *n, ignore_eog: true, ..Default::default() },
-            )?;
-            let ns = (g.prefill + g.decode).as_nanos() as u64;
-            Ok((ns, g.tokens.len() as f64 / (ns as f64 / 1e9), None))
+        Test::Gen { n, seqs } => {
+            // Each sequence starts from its own single token; t/s counts every sequence's tokens.
+            let prompts: Vec<Vec<u32>> = (0..*seqs).map(|i| vec![prompt_tokens(i + 1, vocab)[i]]).collect();
+            let t = Instant::now();
+            let gens = engine
+                .generate_batch(&prompts, &GenParams { max_tokens: *n, ignore_eog: true, ..Default::default() })?;
+            let ns = t.elapsed().as_nanos() as u64;
+            let tokens: usize = gens.iter().map(|g| g.tokens.len()).sum();
+            Ok((ns, tokens as f64 / (ns as f64 / 1e9), None))
         }
         Test::Summary(path) => {
             let doc = Document::read(path)?;
@@ -125,7 +134,7 @@ pub fn measure(engine: &mut dyn Engine, model: &ModelRef, test: &Test, reps: usi
     let info = engine.info();
     let (n_prompt, n_gen) = match test {
         Test::Prompt(n) => (*n, 0),
-        Test::Gen(n) => (0, *n),
+        Test::Gen { n, .. } => (0, *n),
         Test::Summary(_) => (0, 0),
     };
     let nsf: Vec<f64> = ns.iter().map(|&x| x as f64).collect();
@@ -140,6 +149,7 @@ pub fn measure(engine: &mut dyn Engine, model: &ModelRef, test: &Test, reps: usi
         n_threads: threads,
         n_prompt,
         n_gen,
+        n_seqs: if let Test::Gen { seqs, .. } = test { *seqs } else { 1 },
         test: test.name(),
         repetitions: reps,
         avg_ns: mean(&nsf) as u64,

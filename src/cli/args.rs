@@ -162,6 +162,9 @@ pub struct BenchArgs {
     /// Generation lengths to test (tg tests), comma-separated; 0 to skip.
     #[arg(short = 'n', long = "n-gen", value_delimiter = ',', default_value = "128")]
     pub n_gen: Vec<usize>,
+    /// Sequences decoded together in tg tests, comma-separated (tgNxB for B > 1).
+    #[arg(short = 'b', long = "batch", value_delimiter = ',', default_value = "1")]
+    pub batch: Vec<usize>,
     /// Thread counts to test, comma-separated [default: physical cores].
     #[arg(short = 't', long = "threads", value_delimiter = ',')]
     pub threads: Vec<usize>,

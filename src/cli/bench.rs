@@ -13,7 +13,12 @@ pub fn run(args: BenchArgs, verbosity: i8) -> Result<()> {
     let threads = if args.threads.is_empty() { vec![device::default_threads()] } else { args.threads.clone() };
     let mut tests: Vec<Test> = Vec::new();
     tests.extend(args.n_prompt.iter().filter(|&&n| n > 0).map(|&n| Test::Prompt(n)));
-    tests.extend(args.n_gen.iter().filter(|&&n| n > 0).map(|&n| Test::Gen(n)));
+    for &seqs in &args.batch {
+        if seqs == 0 || seqs > 64 {
+            return Err(Error::Usage(format!("-b {seqs}: sequences must be between 1 and 64")));
+        }
+        tests.extend(args.n_gen.iter().filter(|&&n| n > 0).map(|&n| Test::Gen { n, seqs }));
+    }
     for f in &args.sum {
         if !f.is_file() {
             return Err(Error::Usage(format!("--sum {}: no such file", f.display())));
