@@ -44,7 +44,7 @@ pub struct SummarizeOptions {
 impl Default for SummarizeOptions {
     fn default() -> Self {
         SummarizeOptions {
-            chunk_tokens: 320,
+            chunk_tokens: 160,
             overlap_sentences: 1,
             points_per_chunk: 3,
             max_points: 0,
@@ -291,12 +291,19 @@ pub fn summarize(
     // TL;DR, from the key points (groups of 8, then one over the group summaries).
     progress("tldr", total - 1, total);
     let points: Vec<String> = key_points.iter().map(|k| k.text.clone()).collect();
-    let tl_params = GenParams { max_tokens: 64, max_lines: 1, repeat_penalty: 1.1, no_repeat_ngram: 4, ..base.clone() };
+    let tl_params = GenParams {
+        max_tokens: 64,
+        max_lines: 1,
+        repeat_penalty: 1.1,
+        no_repeat_ngram: 4,
+        stop_strings: vec!["Key points".into()],
+        ..base.clone()
+    };
     let mut layer = points.clone();
     while layer.len() > 8 {
         let mut next = Vec::new();
         for group in layer.chunks(8) {
-            let user = prompts.render("tldr.j2", json!({ "points": group }))?;
+            let user = prompts.render("tldr.j2", json!({ "opening": "", "points": group }))?;
             next.push(summary::clean_tldr(&calls.run(&ChatPrompt::user(user), &tl_params)?, 40));
         }
         layer = next;
@@ -304,7 +311,7 @@ pub fn summarize(
     let mut tldr = if layer.is_empty() {
         String::new()
     } else {
-        let user = prompts.render("tldr.j2", json!({ "points": layer }))?;
+        let user = prompts.render("tldr.j2", json!({ "opening": opening, "points": layer }))?;
         summary::clean_tldr(&calls.run(&ChatPrompt::user(user), &tl_params)?, 45)
     };
     if tldr.split_whitespace().count() < 4 {

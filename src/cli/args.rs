@@ -111,7 +111,7 @@ pub struct SummaryArgs {
     #[arg(long)]
     pub strict: bool,
     /// Most article tokens per chunk (the model's context also bounds it).
-    #[arg(long, default_value_t = 320, value_name = "N")]
+    #[arg(long, default_value_t = 160, value_name = "N")]
     pub chunk_tokens: usize,
     /// Key points in the summary [default: from the document's length].
     #[arg(long, value_name = "N")]
