@@ -105,12 +105,16 @@ pub fn plan(doc: &Document, context: usize, opts: &SummarizeOptions, count: &mut
     }
 }
 
-/// How many tl;dr calls a list of `n` points takes (groups of 8, then one over them).
+/// Key points one tl;dr call takes; more are merged hierarchically (a group's tl;dr,
+/// then one over the groups), so the prompt always fits a small context.
+const TLDR_GROUP: usize = 16;
+
+/// How many tl;dr calls a list of `n` points takes (groups of TLDR_GROUP, then one over them).
 fn tldr_groups(n: usize) -> usize {
-    if n <= 8 {
+    if n <= TLDR_GROUP {
         1
     } else {
-        n.div_ceil(8) + 1
+        n.div_ceil(TLDR_GROUP) + 1
     }
 }
 
@@ -288,7 +292,7 @@ pub fn summarize(
     }
     flag_terms("title", &title, &doc.text, &mut warnings);
 
-    // TL;DR, from the key points (groups of 8, then one over the group summaries).
+    // TL;DR, from the key points (groups of TLDR_GROUP, then one over the group summaries).
     progress("tldr", total - 1, total);
     let points: Vec<String> = key_points.iter().map(|k| k.text.clone()).collect();
     let tl_params = GenParams {
@@ -300,9 +304,9 @@ pub fn summarize(
         ..base.clone()
     };
     let mut layer = points.clone();
-    while layer.len() > 8 {
+    while layer.len() > TLDR_GROUP {
         let mut next = Vec::new();
-        for group in layer.chunks(8) {
+        for group in layer.chunks(TLDR_GROUP) {
             let user = prompts.render("tldr.j2", json!({ "opening": "", "points": group }))?;
             next.push(summary::clean_tldr(&calls.run(&ChatPrompt::user(user), &tl_params)?, 40));
         }
