@@ -228,11 +228,13 @@ pub fn summarize(
         progress("map", done, total);
     }
 
-    // Reduce: drop copies of long sentences and near-duplicates, then select.
+    // Reduce: drop copies of long sentences and of headings (a line without final
+    // punctuation states no fact), and near-duplicates; then select.
     candidates.retain(|c| {
         !c.evidence.iter().any(|e| {
-            let s = &doc.text[plan.sentences[e.sentence].clone()];
-            s.split_whitespace().count() > opts.point_words && ground::copies_sentence(&c.text, s)
+            let s = doc.text[plan.sentences[e.sentence].clone()].trim();
+            let heading = !s.ends_with(['.', '!', '?', '"', '”', '’', ')']);
+            (heading || s.split_whitespace().count() > opts.point_words) && ground::copies_sentence(&c.text, s)
         })
     });
     let candidates = dedup_candidates(candidates);

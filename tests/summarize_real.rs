@@ -69,3 +69,28 @@ fn qwen2_card_summarises_the_sample() {
     let v = summarize(common::QWEN_MODEL, &[]);
     check(&v);
 }
+
+#[test]
+fn default_model_covers_every_part_of_a_long_document() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/long_report.md");
+    let src = std::fs::read(&path).unwrap();
+    let out = Command::cargo_bin("precis")
+        .unwrap()
+        .args(["summarize", "--offline", "-m"])
+        .arg(common::model_file(common::DEFAULT_MODEL))
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut quarters = std::collections::BTreeSet::new();
+    for kp in v["key_points"].as_array().unwrap() {
+        for e in kp["evidence"].as_array().unwrap() {
+            let (s, t) = (e["start"].as_u64().unwrap() as usize, e["end"].as_u64().unwrap() as usize);
+            assert_eq!(e["quote"].as_str().unwrap().as_bytes(), &src[s..t]);
+            quarters.insert(s * 4 / src.len());
+        }
+    }
+    assert_eq!(quarters.len(), 4, "key points only from quarters {quarters:?} of the document");
+    assert!(v["chunks"].as_array().unwrap().len() > 50, "a 10,000-word document takes many chunks");
+}
