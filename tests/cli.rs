@@ -168,6 +168,11 @@ fn plan_prints_chunks_without_a_model() {
     );
 }
 
+fn manifest(out: &Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(out.join("manifest.jsonl")).unwrap();
+    text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
 #[test]
 fn batch_writes_mirrored_outputs_resumes_and_reports_failures() {
     let dir = tempfile::tempdir().unwrap();
@@ -189,8 +194,7 @@ fn batch_writes_mirrored_outputs_resumes_and_reports_failures() {
         assert_valid(&v);
     }
     assert!(!out.join("sub/skip.json").exists());
-    let manifest = std::fs::read_to_string(out.join("manifest.jsonl")).unwrap();
-    let lines: Vec<Value> = manifest.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines = manifest(&out);
     assert_eq!(lines.len(), 4);
     let status =
         |v: &Vec<Value>, p: &str| v.iter().find(|l| l["path"] == p).map(|l| l["status"].as_str().unwrap().to_string());
@@ -200,30 +204,18 @@ fn batch_writes_mirrored_outputs_resumes_and_reports_failures() {
     // Second run: everything up to date is skipped.
     let second = run(&[]);
     assert_eq!(second.status.code(), Some(1));
-    let lines: Vec<Value> = std::fs::read_to_string(out.join("manifest.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = manifest(&out);
     assert_eq!(status(&lines, "a.txt").as_deref(), Some("skipped"));
     assert_eq!(status(&lines, "sub/b.md").as_deref(), Some("skipped"));
 
     // A changed input is redone; --force redoes everything.
     write(&src, "a.txt", format!("{ARTICLE}\nA late addition to the story.").as_bytes());
     run(&[]);
-    let lines: Vec<Value> = std::fs::read_to_string(out.join("manifest.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = manifest(&out);
     assert_eq!(status(&lines, "a.txt").as_deref(), Some("ok"));
     assert_eq!(status(&lines, "sub/b.md").as_deref(), Some("skipped"));
     run(&["--force"]);
-    let lines: Vec<Value> = std::fs::read_to_string(out.join("manifest.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = manifest(&out);
     assert_eq!(status(&lines, "sub/b.md").as_deref(), Some("ok"));
 }
 
