@@ -48,7 +48,7 @@ impl Default for SummarizeOptions {
             overlap_sentences: 1,
             points_per_chunk: 3,
             max_points: 0,
-            point_words: 32,
+            point_words: 40,
             strict: false,
             seed: 299792458,
             temperature: 0.0,
