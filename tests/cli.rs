@@ -111,6 +111,7 @@ fn bad_inputs_fail_with_one_line_naming_the_file() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(&*f.display().to_string()) && err.contains(what), "{err}");
         assert!(!err.contains("panicked"), "{err}");
+        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
     }
 }
 

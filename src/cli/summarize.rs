@@ -40,12 +40,15 @@ pub fn run(args: SummarizeArgs, verbosity: i8) -> Result<()> {
     if args.plan {
         return plan(&args, &cfg.model, &opts, cfg.offline);
     }
-    // Read every input first: a bad file is reported, the others still run.
+    // Read every input first: a bad file is reported, the others still run. A single
+    // input's error is the run's error (one line, exit 1).
+    let single = args.files.len() == 1;
     let mut failed = 0;
     let mut docs = Vec::new();
     for f in &args.files {
         match Document::read(f) {
             Ok(d) => docs.push(d),
+            Err(e) if single => return Err(e),
             Err(e) => {
                 super::report(&e);
                 failed += 1;
@@ -66,9 +69,13 @@ pub fn run(args: SummarizeArgs, verbosity: i8) -> Result<()> {
                 emit(&render::render(&s, format), &doc.path, args.output.as_deref(), args.files.len(), format)
             });
             pb.finish_and_clear();
-            if let Err(e) = result {
-                super::report(&Error::input(&doc.path, e.to_string()));
-                failed += 1;
+            match result {
+                Err(e) if single => return Err(e),
+                Err(e) => {
+                    super::report(&Error::input(&doc.path, e.to_string()));
+                    failed += 1;
+                }
+                Ok(()) => {}
             }
         }
     }
