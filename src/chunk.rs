@@ -132,6 +132,10 @@ impl<'a> Packer<'a> {
     }
 }
 
+/// Bytes one token may cover, at most, when bounding where a piece can end. A larger real
+/// figure only makes pieces smaller than they could be, never over budget.
+const MAX_BYTES_PER_TOKEN: usize = 64;
+
 /// Splits one over-long sentence into pieces of at most `budget` tokens at word boundaries
 /// (inside a word only when the word alone is over budget). Pieces exclude whitespace.
 fn split_long(
@@ -150,14 +154,22 @@ fn split_long(
     let mut pos = 0;
     while pos < s.len() {
         let mut fit = |e: usize| Some(count(&s[pos..e])).filter(|&t| t <= budget);
+        // Only cuts within reach of the budget are tried, so a huge run of text without
+        // sentence ends costs time linear in its length, not quadratic.
+        let window = pos.saturating_add(budget.max(1).saturating_mul(MAX_BYTES_PER_TOKEN));
         let first = word_ends.partition_point(|&e| e <= pos);
-        let (end, tokens) = match largest_fitting(&word_ends[first..], &mut fit) {
+        let last = word_ends.partition_point(|&e| e <= window).max(first);
+        let (end, tokens) = match largest_fitting(&word_ends[first..last], &mut fit) {
             Some(piece) => piece,
             None => {
                 // The first word alone is too long: cut inside it at a char boundary, keeping
                 // at least one char so that the plan always advances.
                 let word_end = word_ends.get(first).copied().unwrap_or(s.len());
-                let cuts: Vec<usize> = s[pos..word_end].char_indices().map(|(i, c)| pos + i + c.len_utf8()).collect();
+                let cuts: Vec<usize> = s[pos..word_end]
+                    .char_indices()
+                    .map(|(i, c)| pos + i + c.len_utf8())
+                    .take_while(|&e| e <= window)
+                    .collect();
                 match largest_fitting(&cuts, &mut fit) {
                     Some(piece) => piece,
                     None => {
