@@ -274,3 +274,20 @@ fn long_document_gets_points_from_every_part() {
         .collect();
     assert_eq!(quarters.len(), 4, "evidence only from quarters {quarters:?}");
 }
+
+#[test]
+fn models_list_shows_both_cards_and_their_cache_state() {
+    let home = tempfile::tempdir().unwrap();
+    let out = precis()
+        .env("HF_HOME", home.path())
+        .env_remove("HF_HUB_CACHE")
+        .args(["models", "list", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let rows: Vec<Value> =
+        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let ids: Vec<&str> = rows.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["qwen2.5-coder-0.5b-instruct-q4_k_m", "smollm2-135m-instruct-q4_1"]);
+    assert!(rows.iter().all(|r| r["cached"] == false), "empty cache: {rows:?}");
+}
