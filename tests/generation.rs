@@ -24,7 +24,7 @@ fn load_with(id: &str, backend: Backend) -> GgufEngine {
 
 #[test]
 fn greedy_reproduces_llama_cpp_first_16_ids() {
-    for backend in [Backend::Native, Backend::Candle] {
+    for backend in [Backend::Native, Backend::Candle, Backend::Dense] {
         greedy_parity(backend);
     }
 }
@@ -35,7 +35,7 @@ fn greedy_parity(backend: Backend) {
             .unwrap();
     let run = &fx["runs"]["bullets_hfsys"];
     let mut engine = load_with(common::DEFAULT_MODEL, backend);
-    assert_eq!(engine.info().backend, if backend == Backend::Native { "native" } else { "candle" });
+    assert_eq!(engine.info().backend, format!("{backend:?}").to_lowercase());
     let prompt = engine.tokenizer().encode_special(run["prompt_text"].as_str().unwrap()).unwrap();
     assert_eq!(prompt.len(), run["n_prompt"].as_u64().unwrap() as usize, "prompt length differs from llama.cpp");
     let want: Vec<u32> = run["gen_ids"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u32).collect();
@@ -68,13 +68,23 @@ fn qwen2_card_generates() {
 
 #[test]
 fn batched_generation_matches_one_at_a_time_on_the_real_model() {
-    let mut engine = load(common::DEFAULT_MODEL);
+    // Native keeps a cache per slot; dense left-pads the shorter prompts and masks them.
+    for backend in [Backend::Auto, Backend::Dense] {
+        batched_equals_sequential(backend);
+    }
+}
+
+fn batched_equals_sequential(backend: Backend) {
+    let mut engine = load_with(common::DEFAULT_MODEL, backend);
     let prompts: Vec<Vec<u32>> = ["Name a colour.", "What is 2 + 2?", "Write one word about the sea."]
         .iter()
         .map(|q| engine.encode_chat(&precis::template::ChatPrompt::user(*q)).unwrap())
         .collect();
     let p = GenParams { max_tokens: 12, ..Default::default() };
     let one: Vec<Vec<u32>> = prompts.iter().map(|q| engine.generate(q, &p).unwrap().tokens).collect();
-    let many: Vec<Vec<u32>> = engine.generate_batch(&prompts, &p).unwrap().into_iter().map(|g| g.tokens).collect();
-    assert_eq!(one, many);
+    assert!(prompts[0].len() != prompts[1].len(), "the prompts should differ in length");
+    let many = engine.generate_batch(&prompts, &p).unwrap();
+    assert_eq!(many[0].shared_with, 3, "{backend:?} did not batch");
+    let many: Vec<Vec<u32>> = many.into_iter().map(|g| g.tokens).collect();
+    assert_eq!(one, many, "{backend:?}");
 }

@@ -79,7 +79,7 @@ pub struct ModelArgs {
     /// Sampling temperature; 0 is greedy and deterministic.
     #[arg(long, default_value_t = 0.0)]
     pub temperature: f32,
-    /// Inference implementation: auto, candle, native.
+    /// Inference implementation: auto, native (own CPU kernels), dense (batched, the CUDA default), candle.
     #[arg(long, default_value = "auto", hide = true)]
     pub backend: String,
 }

@@ -23,7 +23,7 @@ pub fn run(args: GenerateArgs, verbosity: i8) -> Result<()> {
     if args.json {
         let info = engine.info();
         let v = json!({
-            "model": model_ref, "device": info.device, "reply": g.text, "stop": g.stop,
+            "model": model_ref, "device": info.device, "backend": info.backend, "reply": g.text, "tokens": g.tokens, "stop": g.stop,
             "prompt_tokens": g.prompt_tokens, "generated_tokens": g.tokens.len(),
             "load_s": info.load_time.as_secs_f64(), "prefill_tok_s": g.prefill_tok_s(), "decode_tok_s": g.decode_tok_s(),
         });

@@ -4,8 +4,10 @@
 //! [`load`] opens a GGUF file, checks it, and picks the backend. The fake engine
 //! ([`fake::FakeEngine`]) is a deterministic stand-in for fast CLI tests.
 
+pub mod arch;
 pub mod chat;
 pub mod cpu;
+pub mod dense;
 pub mod device;
 pub mod fake;
 pub mod generate;
@@ -35,7 +37,7 @@ pub struct ModelInfo {
     pub vocab_size: usize,
     /// `cpu`, `cuda:0`, …
     pub device: String,
-    /// `native` (precis's own CPU path), `candle`, or `fake`.
+    /// `native` (precis's own CPU path), `dense` (precis's batched candle graph), `candle`, or `fake`.
     pub backend: String,
     pub load_time: Duration,
 }

@@ -4,6 +4,7 @@
 
 use super::chat::encode_parts;
 use super::cpu::CpuModel;
+use super::dense::DenseModel;
 use super::device::{self, DeviceChoice};
 use super::generate::{self, Forward, GenParams, Generation};
 use super::gguf::{GgufInfo, Value};
@@ -19,11 +20,16 @@ use std::time::Instant;
 /// Which implementation runs the transformer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Backend {
-    /// precis's own CPU kernels where they support the file, else candle.
+    /// On the CPU, precis's own kernels where they support the file, else candle's
+    /// quantised model; on CUDA, the dense batched model.
     #[default]
     Auto,
+    /// candle-transformers' quantised llama / qwen2 (one sequence at a time).
     Candle,
+    /// precis's own CPU kernels.
     Native,
+    /// precis's batched transformer on candle ops, weights dequantised at load.
+    Dense,
 }
 
 impl std::str::FromStr for Backend {
@@ -33,7 +39,8 @@ impl std::str::FromStr for Backend {
             "auto" => Ok(Backend::Auto),
             "candle" => Ok(Backend::Candle),
             "native" => Ok(Backend::Native),
-            _ => Err(Error::Usage(format!("--backend {s}: expected auto, candle or native"))),
+            "dense" => Ok(Backend::Dense),
+            _ => Err(Error::Usage(format!("--backend {s}: expected auto, native, dense or candle"))),
         }
     }
 }
@@ -148,8 +155,9 @@ fn human_params(n: u64) -> String {
     }
 }
 
-/// Picks and loads the backend: precis's own CPU path on the CPU (unless `candle` is
-/// asked for), candle on CUDA or where the own path does not support the file.
+/// Picks and loads the backend: precis's own CPU path on the CPU, the dense batched
+/// model on CUDA, candle's quantised models where asked for or where the CPU path does
+/// not support the file.
 fn load_backend(
     gguf: &GgufInfo,
     arch: &str,
@@ -162,6 +170,11 @@ fn load_backend(
             Err(Error::Usage("--backend native runs on the CPU only; use --device cpu or --backend candle".into()))
         }
         (Backend::Native, true) => Ok((Box::new(NativeForward(CpuModel::load(&gguf.path, opts.threads)?)), "native")),
+        (Backend::Dense, _) | (Backend::Auto, false) => {
+            device::init_threads(opts.threads);
+            let dtype = dense_dtype(dev)?;
+            Ok((Box::new(DenseForward(DenseModel::load(&gguf.path, dev, dtype)?)), "dense"))
+        }
         (Backend::Auto, true) => match CpuModel::load(&gguf.path, opts.threads) {
             Ok(m) => Ok((Box::new(NativeForward(m)), "native")),
             Err(e) => {
@@ -195,6 +208,43 @@ impl Forward for NativeForward {
     }
     fn batch_slots(&self) -> usize {
         NATIVE_SLOTS
+    }
+    fn forward_batch(&mut self, seqs: &[(usize, &[u32], usize)]) -> Result<Vec<Vec<f32>>> {
+        self.0.forward_batch(seqs)
+    }
+}
+
+/// The float type of the dense model's weights and activations: f32 on the CPU, f16 on
+/// CUDA; `PRECIS_DENSE_DTYPE=f32|f16|bf16` overrides.
+fn dense_dtype(dev: &Device) -> Result<candle_core::DType> {
+    use candle_core::DType;
+    match std::env::var("PRECIS_DENSE_DTYPE").ok().as_deref() {
+        None | Some("") => Ok(if dev.is_cpu() { DType::F32 } else { DType::F16 }),
+        Some("f32") => Ok(DType::F32),
+        Some("f16") => Ok(DType::F16),
+        Some("bf16") => Ok(DType::BF16),
+        Some(other) => Err(Error::Usage(format!("PRECIS_DENSE_DTYPE={other}: expected f32, f16 or bf16"))),
+    }
+}
+
+/// Sequences the dense backend decodes together.
+const DENSE_SLOTS: usize = 32;
+
+/// The dense batched model, behind [`Forward`].
+struct DenseForward(DenseModel);
+
+impl Forward for DenseForward {
+    fn clear_cache(&mut self) {
+        self.0.clear_cache();
+    }
+    fn forward(&mut self, tokens: &[u32], pos: usize) -> Result<Vec<f32>> {
+        Ok(self.0.forward_batch(&[(0, tokens, pos)])?.swap_remove(0))
+    }
+    fn max_positions(&self) -> usize {
+        self.0.context_length()
+    }
+    fn batch_slots(&self) -> usize {
+        DENSE_SLOTS
     }
     fn forward_batch(&mut self, seqs: &[(usize, &[u32], usize)]) -> Result<Vec<Vec<f32>>> {
         self.0.forward_batch(seqs)

@@ -197,7 +197,7 @@ fn attention(
     qkv: &[f32],
     att: &mut [f32],
     li: usize,
-    c: &super::model::Config,
+    c: &crate::engine::arch::Config,
 ) {
     let (d, hd, nh, nkv) = (c.n_embd, c.head_dim, c.n_head, c.n_kv_head);
     let ldq = d + 2 * nkv * hd;

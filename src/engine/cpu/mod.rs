@@ -20,7 +20,8 @@ mod model_tests;
 
 pub use act::QAct;
 pub use matmul::matmul;
-pub use model::{Config, CpuModel};
+pub use crate::engine::arch::Config;
+pub use model::CpuModel;
 pub use pool::Pool;
 pub use quant::{dequantize_row, GgmlType};
 pub use repack::{Kind, PackedMatrix};

@@ -6,30 +6,13 @@ use super::act::QAct;
 use super::pool::Pool;
 use super::quant::GgmlType;
 use super::repack::PackedMatrix;
+use crate::engine::arch::Config;
 use crate::error::{Error, Result};
 use candle_core::quantized::gguf_file::{Content, TensorInfo};
 use candle_core::quantized::GgmlDType;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
-
-/// Hyper-parameters read from GGUF metadata.
-#[derive(Debug, Clone)]
-pub struct Config {
-    pub arch: String,
-    pub n_layer: usize,
-    pub n_embd: usize,
-    pub n_head: usize,
-    pub n_kv_head: usize,
-    pub head_dim: usize,
-    pub n_ff: usize,
-    pub vocab: usize,
-    pub ctx: usize,
-    pub rope_base: f32,
-    /// qwen2: rotate halves (neox); llama: rotate interleaved pairs (ggml mode 0).
-    pub rope_neox: bool,
-    pub eps: f32,
-}
 
 pub(super) struct Layer {
     pub attn_norm: Vec<f32>,
@@ -97,18 +80,6 @@ impl Loader {
         self.content.tensor_infos.get(name).ok_or_else(|| self.err(format!("missing tensor {name}")))
     }
 
-    fn meta_u32(&self, key: &str) -> Result<usize> {
-        let v = self.content.metadata.get(key).ok_or_else(|| self.err(format!("missing metadata {key}")))?;
-        match v.to_u32() {
-            Ok(x) => Ok(x as usize),
-            Err(_) => v.to_u64().map(|x| x as usize).map_err(|_| self.err(format!("metadata {key} is not an integer"))),
-        }
-    }
-
-    fn meta_f32(&self, key: &str) -> Option<f32> {
-        self.content.metadata.get(key).and_then(|v| v.to_f32().ok())
-    }
-
     fn raw(&mut self, name: &str) -> Result<(GgmlType, Vec<usize>, Vec<u8>)> {
         let info = self.info(name)?;
         let ty = match info.ggml_dtype {
@@ -163,36 +134,7 @@ impl CpuModel {
         let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
         let content = Content::read(&mut file).map_err(|e| Error::model(path, format!("not a GGUF file: {e}")))?;
         let mut l = Loader { path: path.to_path_buf(), file, content };
-        let arch = l
-            .content
-            .metadata
-            .get("general.architecture")
-            .and_then(|v| v.to_string().ok().cloned())
-            .ok_or_else(|| l.err("missing general.architecture"))?;
-        if arch != "llama" && arch != "qwen2" {
-            return Err(l.err(format!("unsupported architecture {arch} (precis' CPU path runs llama and qwen2)")));
-        }
-        let n_embd = l.meta_u32(&format!("{arch}.embedding_length"))?;
-        let n_head = l.meta_u32(&format!("{arch}.attention.head_count"))?;
-        let n_kv_head = l.meta_u32(&format!("{arch}.attention.head_count_kv")).unwrap_or(n_head);
-        let embd_dims = l.info("token_embd.weight")?.shape.dims().to_vec();
-        let cfg = Config {
-            n_layer: l.meta_u32(&format!("{arch}.block_count"))?,
-            n_embd,
-            n_head,
-            n_kv_head,
-            head_dim: n_embd / n_head,
-            n_ff: l.meta_u32(&format!("{arch}.feed_forward_length"))?,
-            vocab: embd_dims[0],
-            ctx: l.meta_u32(&format!("{arch}.context_length")).unwrap_or(4096),
-            rope_base: l.meta_f32(&format!("{arch}.rope.freq_base")).unwrap_or(10_000.0),
-            rope_neox: arch == "qwen2",
-            eps: l.meta_f32(&format!("{arch}.attention.layer_norm_rms_epsilon")).unwrap_or(1e-5),
-            arch: arch.clone(),
-        };
-        if !n_head.is_multiple_of(n_kv_head) || !cfg.head_dim.is_multiple_of(2) {
-            return Err(l.err(format!("unsupported head layout {n_head}/{n_kv_head}")));
-        }
+        let cfg = Config::from_gguf(&l.content, path)?;
         let (d, kvd, ff) = (cfg.n_embd, cfg.n_kv_head * cfg.head_dim, cfg.n_ff);
         let embd = l.matrix("token_embd.weight", cfg.vocab, d)?;
         let output = if l.content.tensor_infos.contains_key("output.weight") {
@@ -223,16 +165,7 @@ impl CpuModel {
                 wd: l.matrix(&p("ffn_down.weight"), d, ff)?,
             });
         }
-        let half = cfg.head_dim / 2;
-        let mut cos = vec![0f32; cfg.ctx * half];
-        let mut sin = vec![0f32; cfg.ctx * half];
-        for p in 0..cfg.ctx {
-            for i in 0..half {
-                let theta = p as f64 * (cfg.rope_base as f64).powf(-2.0 * i as f64 / cfg.head_dim as f64);
-                cos[p * half + i] = theta.cos() as f32;
-                sin[p * half + i] = theta.sin() as f32;
-            }
-        }
+        let (cos, sin) = cfg.rope_tables();
         let threads = if threads == 0 { num_cpus::get_physical().max(1) } else { threads };
         Ok(CpuModel {
             cfg,

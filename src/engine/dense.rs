@@ -1,0 +1,282 @@
+//! `DenseModel`: a llama / qwen2 transformer written with candle ops, its weights
+//! dequantised once at load to one float type, that decodes a batch of sequences together.
+//! Sequences of different lengths are left-padded and masked, so every row of the batch
+//! writes its K/V at the same cache index and each keeps its own RoPE position. This is the
+//! default on CUDA (candle's quantised models take one position for a whole batch); on the
+//! CPU it runs too, slowly, which lets the tests check it against the other backends.
+//! Owns the weights and the batch's KV cache; must not touch tokenisation or sampling.
+
+use super::arch::Config;
+use crate::error::{Error, Result};
+use candle_core::quantized::gguf_file::Content;
+use candle_core::{DType, Device, Tensor, D};
+use candle_nn::kv_cache::KvCache;
+use candle_nn::ops::{rms_norm, softmax_last_dim};
+use candle_nn::rotary_emb::{rope, rope_i};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+/// Positions the KV cache grows by.
+const CACHE_STEP: usize = 256;
+
+struct Layer {
+    attn_norm: Tensor,
+    /// q, k and v projections stacked: [n_embd + 2·kv_dim, n_embd].
+    wqkv: Tensor,
+    bqkv: Option<Tensor>,
+    wo: Tensor,
+    ffn_norm: Tensor,
+    /// gate and up projections stacked: [2·n_ff, n_embd].
+    wgu: Tensor,
+    wd: Tensor,
+}
+
+/// The sequences decoded together: row `i` is left-padded by `pads[i]` positions.
+struct Batch {
+    pads: Vec<usize>,
+    /// Cache length, padding included (the same for every row).
+    len: usize,
+    caches: Vec<KvCache>,
+}
+
+pub struct DenseModel {
+    cfg: Config,
+    device: Device,
+    dtype: DType,
+    embd: Tensor,
+    /// The output head; the same tensor as `embd` when the file ties them.
+    output: Tensor,
+    out_norm: Tensor,
+    layers: Vec<Layer>,
+    cos: Tensor,
+    sin: Tensor,
+    batch: Option<Batch>,
+    path: PathBuf,
+}
+
+impl DenseModel {
+    /// Loads a llama or qwen2 GGUF file onto `device`, dequantising every weight to `dtype`.
+    pub fn load(path: &Path, device: &Device, dtype: DType) -> Result<Self> {
+        let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let content = Content::read(&mut file).map_err(|e| Error::model(path, format!("not a GGUF file: {e}")))?;
+        let cfg = Config::from_gguf(&content, path)?;
+        let mut w = Weights { content: &content, file: &mut file, device, dtype, path };
+        let (d, kvd, ff) = (cfg.n_embd, cfg.kv_dim(), cfg.n_ff);
+        let embd = w.get("token_embd.weight", &[cfg.vocab, d])?;
+        let output = if content.tensor_infos.contains_key("output.weight") {
+            w.get("output.weight", &[cfg.vocab, d])?
+        } else {
+            embd.clone()
+        };
+        let out_norm = w.get("output_norm.weight", &[d])?;
+        let mut layers = Vec::with_capacity(cfg.n_layer);
+        for i in 0..cfg.n_layer {
+            let p = |s: &str| format!("blk.{i}.{s}");
+            let bqkv = if content.tensor_infos.contains_key(&p("attn_q.bias")) {
+                let parts = [w.get(&p("attn_q.bias"), &[d])?, w.get(&p("attn_k.bias"), &[kvd])?, w.get(&p("attn_v.bias"), &[kvd])?];
+                Some(w.cat(&parts)?)
+            } else {
+                None
+            };
+            let qkv = [w.get(&p("attn_q.weight"), &[d, d])?, w.get(&p("attn_k.weight"), &[kvd, d])?, w.get(&p("attn_v.weight"), &[kvd, d])?];
+            let gu = [w.get(&p("ffn_gate.weight"), &[ff, d])?, w.get(&p("ffn_up.weight"), &[ff, d])?];
+            layers.push(Layer {
+                attn_norm: w.get(&p("attn_norm.weight"), &[d])?,
+                wqkv: w.cat(&qkv)?,
+                bqkv,
+                wo: w.get(&p("attn_output.weight"), &[d, d])?,
+                ffn_norm: w.get(&p("ffn_norm.weight"), &[d])?,
+                wgu: w.cat(&gu)?,
+                wd: w.get(&p("ffn_down.weight"), &[d, ff])?,
+            });
+        }
+        let (cos, sin) = cfg.rope_tables();
+        let half = cfg.head_dim / 2;
+        let table = |v: Vec<f32>| Tensor::from_vec(v, (cfg.ctx, half), device).and_then(|t| t.to_dtype(dtype));
+        let (cos, sin) = (table(cos).map_err(|e| w.err(e))?, table(sin).map_err(|e| w.err(e))?);
+        Ok(DenseModel {
+            cfg,
+            device: device.clone(),
+            dtype,
+            embd,
+            output,
+            out_norm,
+            layers,
+            cos,
+            sin,
+            batch: None,
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn context_length(&self) -> usize {
+        self.cfg.ctx
+    }
+
+    pub fn dtype(&self) -> DType {
+        self.dtype
+    }
+
+    /// Forget every sequence.
+    pub fn clear_cache(&mut self) {
+        self.batch = None;
+    }
+
+    /// Runs `(slot, tokens, pos)` for each sequence and returns each one's last logits.
+    /// All at `pos` 0 starts a new batch (rows 0..=max slot); later calls must continue
+    /// every listed slot where it left off, with the same number of tokens each. Slots not
+    /// listed are fed a filler token and their logits dropped.
+    pub fn forward_batch(&mut self, seqs: &[(usize, &[u32], usize)]) -> Result<Vec<Vec<f32>>> {
+        let step = self.plan(seqs)?;
+        let logits = self.run(&step).map_err(|e| self.err(e))?;
+        Ok(seqs.iter().map(|(slot, _, _)| logits[*slot].clone()).collect())
+    }
+
+    /// Checks the call against the batch (starting a new one at position 0) and lays the
+    /// tokens out as a `rows × n` matrix.
+    fn plan(&mut self, seqs: &[(usize, &[u32], usize)]) -> Result<Step> {
+        if seqs.is_empty() || seqs.iter().any(|(_, t, _)| t.is_empty()) {
+            return Err(Error::Engine("dense backend: empty batch or sequence".into()));
+        }
+        if seqs.iter().all(|(_, _, pos)| *pos == 0) {
+            let rows = seqs.iter().map(|s| s.0).max().unwrap_or(0) + 1;
+            let n = seqs.iter().map(|s| s.1.len()).max().unwrap_or(0);
+            let mut pads = vec![n; rows];
+            let mut tokens = vec![0u32; rows * n];
+            for (slot, toks, _) in seqs {
+                pads[*slot] = n - toks.len();
+                tokens[slot * n + pads[*slot]..(slot + 1) * n].copy_from_slice(toks);
+            }
+            let caches = (0..self.cfg.n_layer).map(|_| KvCache::new(2, n.div_ceil(CACHE_STEP) * CACHE_STEP)).collect();
+            self.batch = Some(Batch { pads, len: 0, caches });
+            return self.check_room(Step { rows, n, tokens });
+        }
+        let Some(batch) = &self.batch else {
+            return Err(Error::Engine("dense backend: a sequence continues, but no batch was started".into()));
+        };
+        let (rows, n) = (batch.pads.len(), seqs[0].1.len());
+        let mut tokens = vec![0u32; rows * n];
+        for (slot, toks, pos) in seqs {
+            if *slot >= rows || toks.len() != n || *pos + batch.pads[*slot] != batch.len {
+                return Err(Error::Engine(format!(
+                    "dense backend: slot {slot} at position {pos} is out of step with its batch"
+                )));
+            }
+            tokens[slot * n..(slot + 1) * n].copy_from_slice(toks);
+        }
+        self.check_room(Step { rows, n, tokens })
+    }
+
+    fn check_room(&self, step: Step) -> Result<Step> {
+        let len = self.batch.as_ref().map_or(0, |b| b.len);
+        if len + step.n > self.cfg.ctx {
+            return Err(Error::Engine(format!("the batch needs {} positions; the model holds {}", len + step.n, self.cfg.ctx)));
+        }
+        Ok(step)
+    }
+
+    /// One forward pass over the batch; returns the last position's logits of every row.
+    fn run(&mut self, step: &Step) -> candle_core::Result<Vec<Vec<f32>>> {
+        let c = &self.cfg;
+        let (b, n) = (step.rows, step.n);
+        let (d, hd, nh, nkv) = (c.n_embd, c.head_dim, c.n_head, c.n_kv_head);
+        let (rep, ff, eps) = (nh / nkv, c.n_ff, c.eps as f64);
+        let Some(batch) = self.batch.as_mut() else { candle_core::bail!("no batch") };
+        let len = batch.len;
+        let total = len + n;
+        let dev = &self.device;
+
+        let mut positions = Vec::with_capacity(b * n);
+        let mut mask = Vec::with_capacity(b * n * total);
+        for &pad in &batch.pads {
+            for j in 0..n {
+                let me = len + j;
+                positions.push(me.saturating_sub(pad) as u32);
+                mask.extend((0..total).map(|k| if k <= me && (k >= pad || k == me) { 0f32 } else { f32::NEG_INFINITY }));
+            }
+        }
+        let positions = Tensor::from_vec(positions, b * n, dev)?;
+        let cos = self.cos.index_select(&positions, 0)?.reshape((b, n, hd / 2))?;
+        let sin = self.sin.index_select(&positions, 0)?.reshape((b, n, hd / 2))?;
+        // Causal within the new tokens, and padding hidden; nothing to hide for one
+        // token of unpadded rows.
+        let mask = if n > 1 || batch.pads.iter().any(|&p| p > 0) {
+            Some(Tensor::from_vec(mask, (b, 1, 1, n, total), dev)?.to_dtype(self.dtype)?)
+        } else {
+            None
+        };
+        let rotate = |x: &Tensor| if c.rope_neox { rope(x, &cos, &sin) } else { rope_i(x, &cos, &sin) };
+        let scale = 1.0 / (hd as f64).sqrt();
+
+        let ids = Tensor::from_vec(step.tokens.clone(), b * n, dev)?;
+        let mut x = self.embd.index_select(&ids, 0)?;
+        for (layer, cache) in self.layers.iter().zip(batch.caches.iter_mut()) {
+            let h = rms_norm(&x, &layer.attn_norm, eps as f32)?;
+            let mut qkv = h.matmul(&layer.wqkv.t()?)?;
+            if let Some(bias) = &layer.bqkv {
+                qkv = qkv.broadcast_add(bias)?;
+            }
+            let qkv = qkv.reshape((b, n, nh + 2 * nkv, hd))?.transpose(1, 2)?;
+            let q = rotate(&qkv.narrow(1, 0, nh)?.contiguous()?)?;
+            let k = rotate(&qkv.narrow(1, nh, nkv)?.contiguous()?)?;
+            let v = qkv.narrow(1, nh + nkv, nkv)?.contiguous()?;
+            let (k, v) = cache.append(&k, &v)?;
+            // Query heads that share a KV head sit side by side: one matmul per KV head.
+            let q = (q * scale)?.reshape((b, nkv, rep * n, hd))?;
+            let mut att = q.matmul(&k.t()?)?;
+            if let Some(mask) = &mask {
+                att = att.reshape((b, nkv, rep, n, total))?.broadcast_add(mask)?.reshape((b, nkv, rep * n, total))?;
+            }
+            let o = softmax_last_dim(&att)?.matmul(&v)?;
+            let o = o.reshape((b, nh, n, hd))?.transpose(1, 2)?.reshape((b * n, d))?;
+            x = x.add(&o.matmul(&layer.wo.t()?)?)?;
+            let h = rms_norm(&x, &layer.ffn_norm, eps as f32)?;
+            let gu = h.matmul(&layer.wgu.t()?)?;
+            let act = (gu.narrow(D::Minus1, 0, ff)?.silu()? * gu.narrow(D::Minus1, ff, ff)?)?;
+            x = x.add(&act.matmul(&layer.wd.t()?)?)?;
+        }
+        batch.len = total;
+        let last = x.reshape((b, n, d))?.narrow(1, n - 1, 1)?.reshape((b, d))?;
+        let last = rms_norm(&last, &self.out_norm, eps as f32)?;
+        last.matmul(&self.output.t()?)?.to_dtype(DType::F32)?.to_vec2::<f32>()
+    }
+
+    fn err(&self, e: candle_core::Error) -> Error {
+        Error::Engine(format!("{}: {}", self.path.display(), super::device::first_line(&e.to_string())))
+    }
+}
+
+/// One call's tokens, `rows × n`, row-major.
+struct Step {
+    rows: usize,
+    n: usize,
+    tokens: Vec<u32>,
+}
+
+/// Reads tensors from the file, checks their shapes, and dequantises them on the device.
+struct Weights<'a> {
+    content: &'a Content,
+    file: &'a mut File,
+    device: &'a Device,
+    dtype: DType,
+    path: &'a Path,
+}
+
+impl Weights<'_> {
+    fn err(&self, e: impl std::fmt::Display) -> Error {
+        Error::model(self.path, super::device::first_line(&e.to_string()))
+    }
+
+    fn get(&mut self, name: &str, dims: &[usize]) -> Result<Tensor> {
+        let info = self.content.tensor_infos.get(name).ok_or_else(|| self.err(format!("missing tensor {name}")))?;
+        if info.shape.dims() != dims {
+            return Err(self.err(format!("tensor {name}: shape {:?}, expected {dims:?}", info.shape.dims())));
+        }
+        let q = self.content.tensor(self.file, name, self.device).map_err(|e| self.err(format!("tensor {name}: {e}")))?;
+        q.dequantize(self.device).and_then(|t| t.to_dtype(self.dtype)).map_err(|e| self.err(format!("tensor {name}: {e}")))
+    }
+
+    fn cat(&self, parts: &[Tensor]) -> Result<Tensor> {
+        Tensor::cat(parts, 0).map_err(|e| self.err(e))
+    }
+}
