@@ -60,4 +60,25 @@ fn main() {
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_else(|| "unknown".into());
     println!("cargo:rustc-env=PRECIS_BUILD_COMMIT={commit}");
+
+    if env::var_os("CARGO_FEATURE_CUDA").is_some() {
+        build_ptx(&out_dir);
+    }
+}
+
+/// The dense model's fused CUDA kernels, compiled to PTX with nvcc (`NVCC`, else `nvcc` on
+/// PATH) for `CUDA_COMPUTE_CAP` (default 80; the driver JIT-compiles PTX for newer GPUs).
+fn build_ptx(out_dir: &str) {
+    let src = "src/engine/dense/kernels.cu";
+    println!("cargo:rerun-if-changed={src}");
+    println!("cargo:rerun-if-env-changed=CUDA_COMPUTE_CAP");
+    let cap = env::var("CUDA_COMPUTE_CAP").unwrap_or_else(|_| "80".into());
+    let nvcc = env::var("NVCC").unwrap_or_else(|_| "nvcc".into());
+    let out = Path::new(out_dir).join("dense_kernels.ptx");
+    let status = std::process::Command::new(&nvcc)
+        .args(["--ptx", "-O3", &format!("--gpu-architecture=compute_{cap}"), src, "-o"])
+        .arg(&out)
+        .status()
+        .unwrap_or_else(|e| panic!("the cuda feature needs nvcc ({nvcc}: {e}); see scripts/build-cuda.sh"));
+    assert!(status.success(), "nvcc failed on {src}");
 }

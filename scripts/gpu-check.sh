@@ -1,56 +1,76 @@
 #!/usr/bin/env bash
 # The GPU checks, in one run on a CUDA machine (see README, GPU). Needs a CUDA build of
-# precis (scripts/build-cuda.sh), the model file with its real weights, and the sample.
+# precis (scripts/build-cuda.sh), the model file with its real weights, the sample
+# article, and llama.cpp's greedy reference (../shared/fixtures/greedy_reference.json).
 #
-#   scripts/gpu-check.sh PRECIS MODEL.gguf ARTICLE.txt OUTDIR
+#   scripts/gpu-check.sh PRECIS MODEL.gguf ARTICLE.txt REFERENCE.json OUTDIR
 #
-# 1. Greedy parity: the first 16 tokens on the GPU (each backend) against the CPU.
-# 2. `precis bench` on cuda: pp512, tg128 at batch 1, 8 and 32, and sum@ARTICLE;
-#    the same for candle's quantised backend and for the dense backend in f32.
+# 1. Greedy parity: the first 16 tokens on the GPU (each backend) against the CPU's
+#    backends, on a chat prompt and on llama.cpp's reference prompt (and its ids).
+# 2. `precis bench` on cuda: pp512, tg128 at batch 1, 8 and 32, and sum@ARTICLE; the
+#    same with the fused kernels off, in f32, and on candle's quantised backend.
 # 3. The whole summary of ARTICLE, process wall time, model load included, three times.
-# Everything lands in OUTDIR; the last lines printed are the summary table.
+# Everything lands in OUTDIR (and OUTDIR.tgz); the last lines printed are the results.
 set -uo pipefail
-bin=$1 model=$2 article=$3 out=$4
+bin=$1 model=$2 article=$3 reference=$4 out=$5
 mkdir -p "$out"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$out/gpu.txt"
 "$bin" --version | tee -a "$out/gpu.txt"
 
 echo "== 1. greedy parity, first 16 tokens"
-prompt="Summarise this article in short bullet points.
+chat="Summarise this article in short bullet points.
 
 $(head -c 1500 "$article")"
+# (the x keeps the prompt's final newline, which $(...) would strip)
+raw=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["runs"]["bullets_hfsys"]["prompt_text"], end="x")' "$reference")
+raw=${raw%x}
 run_gen() { # name, then precis flags
-    local name=$1; shift
-    "$bin" generate -q -m "$model" -n 16 --json "$@" "$prompt" >"$out/gen-$name.json" 2>"$out/gen-$name.err" ||
+    local name=$1
+    shift
+    "$bin" generate -q -m "$model" -n 16 --json "$@" >"$out/gen-$name.json" 2>"$out/gen-$name.err" ||
         echo "generate $name failed: $(head -c 300 "$out/gen-$name.err")"
 }
-run_gen cpu --device cpu
-run_gen cuda-dense --device cuda
-run_gen cuda-candle --device cuda --backend candle
-PRECIS_DENSE_DTYPE=f32 run_gen cuda-dense-f32 --device cuda
-PRECIS_DENSE_DTYPE=bf16 run_gen cuda-dense-bf16 --device cuda
-python3 - "$out" <<'EOF'
+for p in chat raw; do
+    if [ $p = chat ]; then args=("$chat"); else args=(--raw "$raw"); fi
+    run_gen $p-cpu-native --device cpu --backend native "${args[@]}"
+    run_gen $p-cpu-dense --device cpu --backend dense "${args[@]}"
+    run_gen $p-cpu-candle --device cpu --backend candle "${args[@]}"
+    run_gen $p-cuda-dense --device cuda "${args[@]}"
+    PRECIS_DENSE_FUSED=0 run_gen $p-cuda-dense-unfused --device cuda "${args[@]}"
+    PRECIS_DENSE_DTYPE=f32 run_gen $p-cuda-dense-f32 --device cuda "${args[@]}"
+    run_gen $p-cuda-candle --device cuda --backend candle "${args[@]}"
+done
+python3 - "$out" "$reference" <<'PY'
 import json, sys, pathlib
 out = pathlib.Path(sys.argv[1])
+llama = json.load(open(sys.argv[2]))["runs"]["bullets_hfsys"]["gen_ids"][:16]
 def ids(name):
     try:
         return json.loads((out / f"gen-{name}.json").read_text())["tokens"][:16]
     except Exception as e:
         return f"missing ({e})"
-ref = ids("cpu")
-print(f"cpu (reference): {ref}")
-for name in ["cuda-dense", "cuda-candle", "cuda-dense-f32", "cuda-dense-bf16"]:
-    got = ids(name)
-    print(f"{name:16} {'MATCH' if got == ref else 'DIFFER'} {got}")
-EOF
+for p in ["chat", "raw"]:
+    refs = {k: ids(f"{p}-{k}") for k in ["cpu-dense", "cpu-candle", "cpu-native"]}
+    if p == "raw":
+        refs["llama.cpp"] = llama
+    print(f"-- prompt {p}: " + "; ".join(f"{k} {v}" for k, v in refs.items()))
+    for name in ["cuda-dense", "cuda-dense-unfused", "cuda-dense-f32", "cuda-candle"]:
+        got = ids(f"{p}-{name}")
+        same = [k for k, v in refs.items() if v == got]
+        print(f"{name:20} equals: {', '.join(same) or 'NONE'}  {got}")
+PY
 
 echo "== 2. bench on cuda"
-"$bin" bench -m "$model" --device cuda -p 512 -n 128 -b 1,8,32 -r 5 --sum "$article" -o jsonl >"$out/bench-dense.jsonl" 2>"$out/bench-dense.err" ||
-    echo "bench dense failed: $(tail -c 300 "$out/bench-dense.err")"
-"$bin" bench -m "$model" --device cuda --backend candle -p 512 -n 128 -r 5 --sum "$article" -o jsonl >"$out/bench-candle.jsonl" 2>"$out/bench-candle.err" ||
-    echo "bench candle failed: $(tail -c 300 "$out/bench-candle.err")"
-PRECIS_DENSE_DTYPE=f32 "$bin" bench -m "$model" --device cuda -p 512 -n 128 -b 1,32 -r 3 -o jsonl >"$out/bench-dense-f32.jsonl" 2>"$out/bench-dense-f32.err" ||
-    echo "bench dense f32 failed: $(tail -c 300 "$out/bench-dense-f32.err")"
+bench() { # name, then precis flags
+    local name=$1
+    shift
+    "$bin" bench -m "$model" --device cuda -o jsonl "$@" >"$out/bench-$name.jsonl" 2>"$out/bench-$name.err" ||
+        echo "bench $name failed: $(tail -c 300 "$out/bench-$name.err")"
+}
+bench dense -p 512 -n 128 -b 1,8,32 -r 5 --sum "$article"
+PRECIS_DENSE_FUSED=0 bench dense-unfused -p 512 -n 128 -b 1,8 -r 5 --sum "$article"
+PRECIS_DENSE_DTYPE=f32 bench dense-f32 -p 512 -n 128 -b 1,32 -r 3
+bench candle --backend candle -p 512 -n 128 -r 3
 
 echo "== 3. whole summary, process wall time"
 for i in 1 2 3; do
@@ -60,10 +80,10 @@ for i in 1 2 3; do
     e=$(date +%s.%N)
     echo "summary $i: $(python3 -c "print(f'{$e - $s:.2f}')") s wall" | tee -a "$out/summary-times.txt"
 done
-"$bin" summarize "$article" -m "$model" --device cuda --format md -o "$out/summary.md" 2>/dev/null
+"$bin" summarize "$article" -m "$model" --format md -o "$out/summary.md" 2>"$out/summary-md.err"
 
-echo "== table"
-python3 - "$out" <<'EOF'
+echo "== results"
+python3 - "$out" <<'PY'
 import json, sys, pathlib
 out = pathlib.Path(sys.argv[1])
 for f in sorted(out.glob("bench-*.jsonl")):
@@ -72,8 +92,8 @@ for f in sorted(out.glob("bench-*.jsonl")):
             r = json.loads(line)
         except ValueError:
             continue
-        print(f"{f.stem:16} {r.get('test', '?'):24} {r.get('backend', '?'):7} {r.get('avg_ts', 0):10.1f} t/s  ±{r.get('stddev_ts', 0):.1f}")
+        print(f"{f.stem:20} {r.get('test', '?'):18} {r.get('backend', '?'):7} {r.get('avg_ts', 0):10.1f} t/s ±{r.get('stddev_ts', 0):.1f}")
 for f in sorted(out.glob("summary-[0-9].json")):
-    s = json.loads(f.read_text()).get("stats", {})
-    print(f"{f.name}: {s}")
-EOF
+    print(f"{f.name}: {json.loads(f.read_text()).get('stats', {})}")
+PY
+tar -czf "$out.tgz" -C "$(dirname "$out")" "$(basename "$out")"

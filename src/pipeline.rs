@@ -6,14 +6,15 @@
 //!   N lines, a token budget per point, a repeat penalty and n-gram blocking.
 //! - Reduce: clean, deduplicate and select the points, spread over the whole document
 //!   and kept in source order; the tl;dr from the model (hierarchically when the points
-//!   do not fit one call), and the title from the article's opening.
+//!   do not fit one call), and the title from the article's opening (its two prompts
+//!   ride in the first batch of map prompts, since they need only the opening).
 //! - Ground: each point gets the byte spans of the source sentences that back it and a
 //!   support score; names and numbers absent from the source are flagged (or dropped).
 //!
 //! Knows the [`Engine`] trait only; never touches candle, files or the terminal.
 
 use crate::chunk::{self, Chunk};
-use crate::engine::{Engine, GenParams};
+use crate::engine::{Engine, GenParams, Job};
 use crate::error::Result;
 use crate::ground;
 use crate::input::Document;
@@ -58,8 +59,9 @@ impl Default for SummarizeOptions {
 
 /// Tokens reserved per map call for the template and instruction around the chunk.
 pub const PROMPT_OVERHEAD: usize = 64;
-/// Map prompts handed to the engine at once (a batch, where the engine batches).
-const MAP_GROUP: usize = 8;
+/// Prompts handed to the engine at once (a batch, where the engine batches): the two
+/// title prompts and up to eight map prompts.
+const BATCH: usize = 10;
 /// Tokens a map call may generate per point.
 pub const TOKENS_PER_POINT: usize = 44;
 
@@ -131,15 +133,16 @@ struct Calls<'e> {
 
 impl Calls<'_> {
     fn run(&mut self, chat: &ChatPrompt, params: &GenParams) -> Result<String> {
-        Ok(self.run_batch(std::slice::from_ref(chat), params)?.remove(0))
+        Ok(self.run_batch(&[(chat, params)])?.remove(0))
     }
 
-    /// Several chats with the same parameters, batched where the engine can.
-    fn run_batch(&mut self, chats: &[ChatPrompt], params: &GenParams) -> Result<Vec<String>> {
-        let prompts = chats.iter().map(|c| self.engine.encode_chat(c)).collect::<Result<Vec<_>>>()?;
-        let gens = self.engine.generate_batch(&prompts, params)?;
+    /// Several chats, each with its parameters, batched where the engine can.
+    fn run_batch(&mut self, chats: &[(&ChatPrompt, &GenParams)]) -> Result<Vec<String>> {
+        let prompts = chats.iter().map(|(c, _)| self.engine.encode_chat(c)).collect::<Result<Vec<_>>>()?;
+        let jobs: Vec<Job> = prompts.iter().zip(chats).map(|(p, (_, params))| Job { prompt: p, params }).collect();
+        let gens = self.engine.generate_jobs(&jobs)?;
         let mut out = Vec::with_capacity(gens.len());
-        for (g, chat) in gens.iter().zip(chats) {
+        for (g, (chat, _)) in gens.iter().zip(chats) {
             tracing::debug!(prompt_tokens = g.prompt_tokens, stop = ?g.stop, "reply: {:?}", g.text);
             self.stats.model_calls += 1;
             self.stats.prompt_tokens += g.prompt_tokens;
@@ -193,19 +196,14 @@ pub fn summarize(
         Calls { engine, stats: Stats::default(), prefill: Duration::ZERO, decode: Duration::ZERO, decoded: 0 };
     let base = GenParams { seed: opts.seed, temperature: opts.temperature, ..Default::default() };
 
-    // Map: every chunk's prompt, decoded together where the engine batches.
-    let total = plan.chunks.len() + 2;
+    // Map: every chunk's prompt, decoded together where the engine batches; the title's
+    // two prompts (the second, plainer one is used when the first names what the source
+    // lacks) ride in the first batch.
+    let total = plan.chunks.len() + 3;
     progress("map", 0, total);
-    let chats = plan
-        .chunks
-        .iter()
-        .map(|c| {
-            let text = &doc.text[c.range.clone()];
-            let user = prompts.render("map.j2", json!({ "text": text, "n_points": opts.points_per_chunk }))?;
-            Ok(ChatPrompt::user(user).with_prefix("1."))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let params = GenParams {
+    let opening: String = plan.sentences.iter().take(2).map(|r| &doc.text[r.clone()]).collect::<Vec<_>>().join(" ");
+    let title_params = GenParams { max_tokens: 32, max_lines: 1, repeat_penalty: 1.1, ..base.clone() };
+    let map_params = GenParams {
         max_tokens: opts.points_per_chunk * TOKENS_PER_POINT,
         max_lines: opts.points_per_chunk,
         repeat_penalty: 1.15,
@@ -213,11 +211,26 @@ pub fn summarize(
         no_repeat_ngram: 4,
         ..base.clone()
     };
+    let mut jobs: Vec<(ChatPrompt, &GenParams, Option<&Chunk>)> = Vec::new();
+    for prompt in ["title.j2", "title_retry.j2"] {
+        jobs.push((ChatPrompt::user(prompts.render(prompt, json!({ "text": opening }))?), &title_params, None));
+    }
+    for c in &plan.chunks {
+        let text = &doc.text[c.range.clone()];
+        let user = prompts.render("map.j2", json!({ "text": text, "n_points": opts.points_per_chunk }))?;
+        jobs.push((ChatPrompt::user(user).with_prefix("1."), &map_params, Some(c)));
+    }
     let mut candidates: Vec<Candidate> = Vec::new();
+    let mut titles = Vec::new();
     let mut done = 0;
-    for (group, chunks) in chats.chunks(MAP_GROUP).zip(plan.chunks.chunks(MAP_GROUP)) {
-        let replies = calls.run_batch(group, &params)?;
-        for (reply, c) in replies.iter().zip(chunks) {
+    for group in jobs.chunks(BATCH) {
+        let chats: Vec<(&ChatPrompt, &GenParams)> = group.iter().map(|(c, p, _)| (c, *p)).collect();
+        let replies = calls.run_batch(&chats)?;
+        for (reply, (_, _, chunk)) in replies.iter().zip(group) {
+            let Some(c) = chunk else {
+                titles.push(summary::clean_title(reply));
+                continue;
+            };
             for p in summary::parse_points(reply, opts.point_words) {
                 let (evidence, support) = ground::evidence(&p, &doc.text, &plan.sentences, 2);
                 let at = evidence.first().map(|e| plan.sentences[e.sentence].start).unwrap_or(c.range.start);
@@ -270,23 +283,12 @@ pub fn summarize(
         key_points.push(KeyPoint { text: c.text, evidence, support: (c.support * 100.0).round() / 100.0 });
     }
 
-    // Title, from the opening sentences.
-    progress("title", total - 2, total);
-    let opening: String = plan.sentences.iter().take(2).map(|r| &doc.text[r.clone()]).collect::<Vec<_>>().join(" ");
-    let params = GenParams { max_tokens: 32, max_lines: 1, repeat_penalty: 1.1, ..base.clone() };
-    // A headline with names the source lacks gets one more try, with the plainer prompt.
+    // Title: the first prompt's, unless the second names fewer terms the source lacks.
+    let unsupported = |t: &str| ground::unsupported_terms(t, &doc.text).len();
     let mut title = String::new();
-    for (attempt, prompt) in ["title.j2", "title_retry.j2"].iter().enumerate() {
-        let user = prompts.render(prompt, json!({ "text": opening }))?;
-        let candidate = summary::clean_title(&calls.run(&ChatPrompt::user(user), &params)?);
-        let better = title.is_empty()
-            || ground::unsupported_terms(&candidate, &doc.text).len()
-                < ground::unsupported_terms(&title, &doc.text).len();
-        if !candidate.is_empty() && better {
+    for candidate in titles {
+        if !candidate.is_empty() && (title.is_empty() || unsupported(&candidate) < unsupported(&title)) {
             title = candidate;
-        }
-        if attempt == 0 && !title.is_empty() && ground::unsupported_terms(&title, &doc.text).is_empty() {
-            break;
         }
     }
     if title.is_empty() {

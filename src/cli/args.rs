@@ -226,9 +226,13 @@ pub struct GenerateArgs {
     /// Most tokens to generate.
     #[arg(short = 'n', long, default_value_t = 256)]
     pub max_tokens: usize,
-    /// Print timings and token counts as JSON instead of the reply alone.
+    /// Print timings, token counts and the generated token ids as JSON instead of the reply alone.
     #[arg(long)]
     pub json: bool,
+    /// Send PROMPT as it is, without the chat template, parsing control tokens such as
+    /// `<|im_start|>` in it (like llama.cpp's `llama-cli -p`), for checks against other tools.
+    #[arg(long, conflicts_with = "system")]
+    pub raw: bool,
     #[command(flatten)]
     pub model: ModelArgs,
 }

@@ -13,11 +13,15 @@ pub fn run(args: GenerateArgs, verbosity: i8) -> Result<()> {
         return Err(Error::Usage("--max-tokens: must be at least 1".into()));
     }
     let (mut engine, model_ref) = session::open(&cfg)?;
-    let mut chat = ChatPrompt::user(&args.prompt);
-    if let Some(s) = &args.system {
-        chat = chat.with_system(s);
-    }
-    let prompt = engine.encode_chat(&chat)?;
+    let prompt = if args.raw {
+        engine.encode_raw(&args.prompt)?
+    } else {
+        let mut chat = ChatPrompt::user(&args.prompt);
+        if let Some(s) = &args.system {
+            chat = chat.with_system(s);
+        }
+        engine.encode_chat(&chat)?
+    };
     let params = GenParams { max_tokens: args.max_tokens, ..cfg.gen_params() };
     let g = engine.generate(&prompt, &params)?;
     if args.json {

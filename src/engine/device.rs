@@ -47,7 +47,7 @@ pub fn resolve(choice: DeviceChoice) -> Result<(candle_core::Device, String)> {
         DeviceChoice::Auto => {
             if CUDA_BUILT && candle_core::utils::cuda_is_available() {
                 if let Ok(d) = candle_core::Device::new_cuda(0) {
-                    return Ok((d, "cuda:0".into()));
+                    return Ok((single_stream(d), "cuda:0".into()));
                 }
             }
             Ok((candle_core::Device::Cpu, "cpu".into()))
@@ -59,12 +59,24 @@ pub fn resolve(choice: DeviceChoice) -> Result<(candle_core::Device, String)> {
                     msg: "this precis was built without CUDA; rebuild with `cargo build --release --features cuda` (see README, GPU)".into(),
                 });
             }
-            candle_core::Device::new_cuda(n).map(|d| (d, format!("cuda:{n}"))).map_err(|e| Error::Device {
+            candle_core::Device::new_cuda(n).map(|d| (single_stream(d), format!("cuda:{n}"))).map_err(|e| Error::Device {
                 device: choice.to_string(),
                 msg: format!("no usable CUDA device: {}", first_line(&e.to_string())),
             })
         }
     }
+}
+
+/// precis runs every CUDA operation on the device's one stream, so cudarc's per-buffer
+/// events (which order work across streams) are pure overhead: two event creations per
+/// allocation and a record per kernel argument. Turned off for tensors made from now on.
+fn single_stream(d: candle_core::Device) -> candle_core::Device {
+    #[cfg(feature = "cuda")]
+    if let candle_core::Device::Cuda(c) = &d {
+        // SAFETY: precis never uses a second stream, so no tensor is shared across streams.
+        unsafe { c.disable_event_tracking() };
+    }
+    d
 }
 
 /// Physical cores (the default for `--threads`).

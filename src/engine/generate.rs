@@ -216,34 +216,40 @@ pub fn generate(
     seq.finish(prefill, t1.elapsed(), decode)
 }
 
-/// Several prompts with the same parameters, decoded together where the backend holds
-/// several sequences (one weight pass serves every sequence at each step), else one
-/// after another. Results are in prompt order; each reports the shared wall time of its
-/// group's prefill and decode.
+/// One sequence to generate: its prompt and its own parameters.
+#[derive(Debug, Clone, Copy)]
+pub struct Job<'a> {
+    pub prompt: &'a [u32],
+    pub params: &'a GenParams,
+}
+
+/// Several sequences, each with its own parameters, decoded together where the backend
+/// holds several (one weight pass serves every sequence at each step), else one after
+/// another. Results are in job order; each reports the shared wall time of its group's
+/// prefill and decode.
 pub fn generate_batch(
     model: &mut dyn Forward,
-    prompts: &[Vec<u32>],
-    params: &GenParams,
+    jobs: &[Job],
     is_eog: &dyn Fn(u32) -> bool,
     decode: &dyn Fn(&[u32]) -> Result<String>,
 ) -> Result<Vec<Generation>> {
     let slots = model.batch_slots();
-    if slots < 2 || prompts.len() < 2 {
-        return prompts.iter().map(|p| generate(model, p, params, is_eog, decode)).collect();
+    if slots < 2 || jobs.len() < 2 {
+        return jobs.iter().map(|j| generate(model, j.prompt, j.params, is_eog, decode)).collect();
     }
     let limit = model.max_positions();
-    let mut results = Vec::with_capacity(prompts.len());
-    for group in prompts.chunks(slots) {
-        for p in group {
-            check_prompt(p, limit)?;
+    let mut results = Vec::with_capacity(jobs.len());
+    for group in jobs.chunks(slots) {
+        for j in group {
+            check_prompt(j.prompt, limit)?;
         }
         model.clear_cache();
         let t0 = Instant::now();
-        let inputs: Vec<(usize, &[u32], usize)> = group.iter().enumerate().map(|(i, p)| (i, p.as_slice(), 0)).collect();
+        let inputs: Vec<(usize, &[u32], usize)> = group.iter().enumerate().map(|(i, j)| (i, j.prompt, 0)).collect();
         let mut logits = model.forward_batch(&inputs)?;
         let prefill = t0.elapsed();
         let t1 = Instant::now();
-        let mut seqs: Vec<Seq> = group.iter().map(|p| Seq::new(params, p.len())).collect();
+        let mut seqs: Vec<Seq> = group.iter().map(|j| Seq::new(j.params, j.prompt.len())).collect();
         let mut next: Vec<Option<u32>> = Vec::with_capacity(group.len());
         for (s, l) in seqs.iter_mut().zip(logits.iter_mut()) {
             next.push(s.step(l, limit, is_eog, decode)?);
@@ -252,7 +258,7 @@ pub fn generate_batch(
             let live: Vec<usize> = (0..group.len()).filter(|&i| next[i].is_some()).collect();
             let toks: Vec<[u32; 1]> = live.iter().map(|&i| [next[i].unwrap_or(0)]).collect();
             let inputs: Vec<(usize, &[u32], usize)> =
-                live.iter().zip(&toks).map(|(&i, t)| (i, &t[..], group[i].len() + seqs[i].out.len() - 1)).collect();
+                live.iter().zip(&toks).map(|(&i, t)| (i, &t[..], group[i].prompt.len() + seqs[i].out.len() - 1)).collect();
             logits = model.forward_batch(&inputs)?;
             for (k, &i) in live.iter().enumerate() {
                 next[i] = seqs[i].step(&mut logits[k], limit, is_eog, decode)?;
@@ -445,10 +451,18 @@ mod tests {
         let eog = |t| t == 7;
         let one: Vec<_> =
             prompts.iter().map(|q| generate(&mut Counter { calls: 0 }, q, &p, &eog, &dec).unwrap()).collect();
-        let many = generate_batch(&mut BatchCounter, &prompts, &p, &eog, &dec).unwrap();
+        let short = GenParams { max_tokens: 1, ..p.clone() };
+        let jobs: Vec<Job> =
+            prompts.iter().enumerate().map(|(i, q)| Job { prompt: q, params: if i == 2 { &short } else { &p } }).collect();
+        let many = generate_batch(&mut BatchCounter, &jobs, &eog, &dec).unwrap();
         assert_eq!(many.len(), 4);
-        for (a, b) in one.iter().zip(&many) {
-            assert_eq!((&a.tokens, a.stop), (&b.tokens, b.stop));
+        for (i, (a, b)) in one.iter().zip(&many).enumerate() {
+            if i == 2 {
+                // Its own, shorter budget.
+                assert_eq!((&b.tokens[..], b.stop), (&a.tokens[..1], StopReason::Budget));
+            } else {
+                assert_eq!((&a.tokens, a.stop), (&b.tokens, b.stop));
+            }
         }
         assert_eq!(many[0].shared_with, 2);
         assert_eq!(many[3].tokens, vec![5, 6]);

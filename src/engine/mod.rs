@@ -20,7 +20,7 @@ use std::time::Duration;
 
 pub use chat::{ChatPrompt, Message, Role};
 pub use device::DeviceChoice;
-pub use generate::{GenParams, Generation, StopReason};
+pub use generate::{GenParams, Generation, Job, StopReason};
 
 /// Facts about a loaded model, for stats, bench rows and `models info`.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -52,6 +52,12 @@ pub trait Engine {
     /// Tokens of plain text (article text is data: special-token text is never parsed).
     fn encode_text(&self, text: &str) -> Result<Vec<u32>>;
 
+    /// Tokens of trusted text with its control tokens parsed (`generate --raw`); never for
+    /// article text. Engines without control tokens encode it as plain text.
+    fn encode_raw(&self, text: &str) -> Result<Vec<u32>> {
+        self.encode_text(text)
+    }
+
     /// Token count of plain text.
     fn count_tokens(&self, text: &str) -> Result<usize> {
         Ok(self.encode_text(text)?.len())
@@ -67,9 +73,15 @@ pub trait Engine {
     /// end-of-generation token, a stop rule, or the budget.
     fn generate(&mut self, prompt: &[u32], params: &GenParams) -> Result<Generation>;
 
-    /// Several prompts with the same parameters; backends that hold several sequences
-    /// decode them together. Results are in prompt order.
+    /// Several sequences, each with its own parameters; backends that hold several decode
+    /// them together. Results are in job order.
+    fn generate_jobs(&mut self, jobs: &[Job]) -> Result<Vec<Generation>> {
+        jobs.iter().map(|j| self.generate(j.prompt, j.params)).collect()
+    }
+
+    /// Several prompts with the same parameters (see [`Engine::generate_jobs`]).
     fn generate_batch(&mut self, prompts: &[Vec<u32>], params: &GenParams) -> Result<Vec<Generation>> {
-        prompts.iter().map(|p| self.generate(p, params)).collect()
+        let jobs: Vec<Job> = prompts.iter().map(|p| Job { prompt: p, params }).collect();
+        self.generate_jobs(&jobs)
     }
 }

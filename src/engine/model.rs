@@ -6,7 +6,7 @@ use super::chat::encode_parts;
 use super::cpu::CpuModel;
 use super::dense::DenseModel;
 use super::device::{self, DeviceChoice};
-use super::generate::{self, Forward, GenParams, Generation};
+use super::generate::{self, Forward, GenParams, Generation, Job};
 use super::gguf::{GgufInfo, Value};
 use super::tokenizer::GgufTokenizer;
 use super::{Engine, ModelInfo};
@@ -120,6 +120,9 @@ impl Engine for GgufEngine {
     fn encode_text(&self, text: &str) -> Result<Vec<u32>> {
         self.tokenizer.encode_plain(text)
     }
+    fn encode_raw(&self, text: &str) -> Result<Vec<u32>> {
+        self.tokenizer.encode_special(text)
+    }
     fn encode_chat(&self, chat: &ChatPrompt) -> Result<Vec<u32>> {
         encode_parts(&self.tokenizer, &self.template.render(chat)?)
     }
@@ -130,9 +133,9 @@ impl Engine for GgufEngine {
         let tok = &self.tokenizer;
         generate::generate(self.model.as_mut(), prompt, params, &|t| tok.is_eog(t), &|ids| tok.decode(ids))
     }
-    fn generate_batch(&mut self, prompts: &[Vec<u32>], params: &GenParams) -> Result<Vec<Generation>> {
+    fn generate_jobs(&mut self, jobs: &[Job]) -> Result<Vec<Generation>> {
         let tok = &self.tokenizer;
-        generate::generate_batch(self.model.as_mut(), prompts, params, &|t| tok.is_eog(t), &|ids| tok.decode(ids))
+        generate::generate_batch(self.model.as_mut(), jobs, &|t| tok.is_eog(t), &|ids| tok.decode(ids))
     }
 }
 

@@ -4,13 +4,17 @@
 //! writes its K/V at the same cache index and each keeps its own RoPE position. This is the
 //! default on CUDA (candle's quantised models take one position for a whole batch); on the
 //! CPU it runs too, slowly, which lets the tests check it against the other backends.
-//! Owns the weights and the batch's KV cache; must not touch tokenisation or sampling.
+//! On CUDA, a one-token step runs the fused kernels of `fused.rs` (`PRECIS_DENSE_FUSED=0`
+//! turns them off). Owns the weights and the batch's KV cache; must not touch tokenisation
+//! or sampling.
+
+mod fused;
 
 use super::arch::Config;
 use crate::error::{Error, Result};
 use candle_core::quantized::gguf_file::Content;
 use candle_core::{DType, Device, Tensor, D};
-use candle_nn::kv_cache::KvCache;
+use fused::{AttnDecode, SiluMul};
 use candle_nn::ops::{rms_norm, softmax_last_dim};
 use candle_nn::rotary_emb::{rope, rope_i};
 use std::fs::File;
@@ -34,9 +38,34 @@ struct Layer {
 /// The sequences decoded together: row `i` is left-padded by `pads[i]` positions.
 struct Batch {
     pads: Vec<usize>,
+    /// `pads` on the device, for the fused kernels.
+    pads_dev: Tensor,
     /// Cache length, padding included (the same for every row).
     len: usize,
-    caches: Vec<KvCache>,
+    /// Per layer, K and V as `[rows, n_kv_head, capacity, head_dim]`.
+    caches: Vec<(Tensor, Tensor)>,
+}
+
+impl Batch {
+    fn capacity(&self) -> usize {
+        self.caches.first().map_or(0, |(k, _)| k.dims()[2])
+    }
+
+    /// Grows every cache (by whole `CACHE_STEP`s) to hold `need` positions.
+    fn reserve(&mut self, need: usize) -> candle_core::Result<()> {
+        let cap = self.capacity();
+        if need <= cap {
+            return Ok(());
+        }
+        let extra = need.div_ceil(CACHE_STEP) * CACHE_STEP - cap;
+        for (k, v) in &mut self.caches {
+            let (b, h, _, d) = k.dims4()?;
+            let z = Tensor::zeros((b, h, extra, d), k.dtype(), k.device())?;
+            *k = Tensor::cat(&[&*k, &z], 2)?;
+            *v = Tensor::cat(&[&*v, &z], 2)?;
+        }
+        Ok(())
+    }
 }
 
 pub struct DenseModel {
@@ -50,6 +79,11 @@ pub struct DenseModel {
     layers: Vec<Layer>,
     cos: Tensor,
     sin: Tensor,
+    /// The tables in f32, for the fused kernels.
+    cos32: Tensor,
+    sin32: Tensor,
+    /// Whether one-token steps run the fused CUDA kernels.
+    fused: bool,
     batch: Option<Batch>,
     path: PathBuf,
 }
@@ -92,8 +126,12 @@ impl DenseModel {
         }
         let (cos, sin) = cfg.rope_tables();
         let half = cfg.head_dim / 2;
-        let table = |v: Vec<f32>| Tensor::from_vec(v, (cfg.ctx, half), device).and_then(|t| t.to_dtype(dtype));
-        let (cos, sin) = (table(cos).map_err(|e| w.err(e))?, table(sin).map_err(|e| w.err(e))?);
+        let table = |v: Vec<f32>| Tensor::from_vec(v, (cfg.ctx, half), device);
+        let (cos32, sin32) = (table(cos).map_err(|e| w.err(e))?, table(sin).map_err(|e| w.err(e))?);
+        let (cos, sin) = (cos32.to_dtype(dtype).map_err(|e| w.err(e))?, sin32.to_dtype(dtype).map_err(|e| w.err(e))?);
+        let fused = device.is_cuda()
+            && matches!(dtype, DType::F32 | DType::F16)
+            && std::env::var("PRECIS_DENSE_FUSED").map_or(true, |v| v != "0");
         Ok(DenseModel {
             cfg,
             device: device.clone(),
@@ -104,6 +142,9 @@ impl DenseModel {
             layers,
             cos,
             sin,
+            cos32,
+            sin32,
+            fused,
             batch: None,
             path: path.to_path_buf(),
         })
@@ -147,8 +188,15 @@ impl DenseModel {
                 pads[*slot] = n - toks.len();
                 tokens[slot * n + pads[*slot]..(slot + 1) * n].copy_from_slice(toks);
             }
-            let caches = (0..self.cfg.n_layer).map(|_| KvCache::new(2, n.div_ceil(CACHE_STEP) * CACHE_STEP)).collect();
-            self.batch = Some(Batch { pads, len: 0, caches });
+            let c = &self.cfg;
+            let shape = (rows, c.n_kv_head, n.div_ceil(CACHE_STEP) * CACHE_STEP, c.head_dim);
+            let new_batch = || -> candle_core::Result<Batch> {
+                let zeros = || Tensor::zeros(shape, self.dtype, &self.device);
+                let caches = (0..c.n_layer).map(|_| Ok((zeros()?, zeros()?))).collect::<candle_core::Result<_>>()?;
+                let pads_dev = Tensor::from_vec(pads.iter().map(|&p| p as u32).collect::<Vec<_>>(), rows, &self.device)?;
+                Ok(Batch { pads, pads_dev, len: 0, caches })
+            };
+            self.batch = Some(new_batch().map_err(|e| self.err(e))?);
             return self.check_room(Step { rows, n, tokens });
         }
         let Some(batch) = &self.batch else {
@@ -184,6 +232,8 @@ impl DenseModel {
         let Some(batch) = self.batch.as_mut() else { candle_core::bail!("no batch") };
         let len = batch.len;
         let total = len + n;
+        batch.reserve(total)?;
+        let fused = self.fused && n == 1 && AttnDecode::fits(hd, total);
         let dev = &self.device;
 
         let mut positions = Vec::with_capacity(b * n);
@@ -196,11 +246,12 @@ impl DenseModel {
             }
         }
         let positions = Tensor::from_vec(positions, b * n, dev)?;
-        let cos = self.cos.index_select(&positions, 0)?.reshape((b, n, hd / 2))?;
-        let sin = self.sin.index_select(&positions, 0)?.reshape((b, n, hd / 2))?;
+        let (cos, sin) = if fused { (&self.cos32, &self.sin32) } else { (&self.cos, &self.sin) };
+        let cos = cos.index_select(&positions, 0)?.reshape((b, n, hd / 2))?;
+        let sin = sin.index_select(&positions, 0)?.reshape((b, n, hd / 2))?;
         // Causal within the new tokens, and padding hidden; nothing to hide for one
         // token of unpadded rows.
-        let mask = if n > 1 || batch.pads.iter().any(|&p| p > 0) {
+        let mask = if !fused && (n > 1 || batch.pads.iter().any(|&p| p > 0)) {
             Some(Tensor::from_vec(mask, (b, 1, 1, n, total), dev)?.to_dtype(self.dtype)?)
         } else {
             None
@@ -216,23 +267,44 @@ impl DenseModel {
             if let Some(bias) = &layer.bqkv {
                 qkv = qkv.broadcast_add(bias)?;
             }
-            let qkv = qkv.reshape((b, n, nh + 2 * nkv, hd))?.transpose(1, 2)?;
-            let q = rotate(&qkv.narrow(1, 0, nh)?.contiguous()?)?;
-            let k = rotate(&qkv.narrow(1, nh, nkv)?.contiguous()?)?;
-            let v = qkv.narrow(1, nh + nkv, nkv)?.contiguous()?;
-            let (k, v) = cache.append(&k, &v)?;
-            // Query heads that share a KV head sit side by side: one matmul per KV head.
-            let q = (q * scale)?.reshape((b, nkv, rep * n, hd))?;
-            let mut att = q.matmul(&k.t()?)?;
-            if let Some(mask) = &mask {
-                att = att.reshape((b, nkv, rep, n, total))?.broadcast_add(mask)?.reshape((b, nkv, rep * n, total))?;
-            }
-            let o = softmax_last_dim(&att)?.matmul(&v)?;
-            let o = o.reshape((b, nh, n, hd))?.transpose(1, 2)?.reshape((b * n, d))?;
+            let o = if fused {
+                let op = AttnDecode {
+                    k: cache.0.clone(),
+                    v: cache.1.clone(),
+                    pads: batch.pads_dev.clone(),
+                    len,
+                    n_head: nh,
+                    n_kv_head: nkv,
+                    head_dim: hd,
+                    neox: c.rope_neox,
+                    scale: scale as f32,
+                };
+                qkv.apply_op3_no_bwd(&cos, &sin, &op)?
+            } else {
+                let qkv = qkv.reshape((b, n, nh + 2 * nkv, hd))?.transpose(1, 2)?;
+                let q = rotate(&qkv.narrow(1, 0, nh)?.contiguous()?)?;
+                let k = rotate(&qkv.narrow(1, nh, nkv)?.contiguous()?)?;
+                let v = qkv.narrow(1, nh + nkv, nkv)?.contiguous()?;
+                cache.0.slice_set(&k, 2, len)?;
+                cache.1.slice_set(&v, 2, len)?;
+                let (k, v) = (cache.0.narrow(2, 0, total)?, cache.1.narrow(2, 0, total)?);
+                // Query heads that share a KV head sit side by side: one matmul per KV head.
+                let q = (q * scale)?.reshape((b, nkv, rep * n, hd))?;
+                let mut att = q.matmul(&k.t()?)?;
+                if let Some(mask) = &mask {
+                    att = att.reshape((b, nkv, rep, n, total))?.broadcast_add(mask)?.reshape((b, nkv, rep * n, total))?;
+                }
+                let o = softmax_last_dim(&att)?.matmul(&v)?;
+                o.reshape((b, nh, n, hd))?.transpose(1, 2)?.reshape((b * n, d))?
+            };
             x = x.add(&o.matmul(&layer.wo.t()?)?)?;
             let h = rms_norm(&x, &layer.ffn_norm, eps as f32)?;
             let gu = h.matmul(&layer.wgu.t()?)?;
-            let act = (gu.narrow(D::Minus1, 0, ff)?.silu()? * gu.narrow(D::Minus1, ff, ff)?)?;
+            let act = if fused {
+                gu.apply_op1_no_bwd(&SiluMul)?
+            } else {
+                (gu.narrow(D::Minus1, 0, ff)?.silu()? * gu.narrow(D::Minus1, ff, ff)?)?
+            };
             x = x.add(&act.matmul(&layer.wd.t()?)?)?;
         }
         batch.len = total;
