@@ -453,11 +453,11 @@ mod tests {
             prompts.iter().map(|q| generate(&mut Counter { calls: 0 }, q, &p, &eog, &dec).unwrap()).collect();
         let short = GenParams { max_tokens: 1, ..p.clone() };
         let jobs: Vec<Job> =
-            prompts.iter().enumerate().map(|(i, q)| Job { prompt: q, params: if i == 2 { &short } else { &p } }).collect();
+            prompts.iter().enumerate().map(|(i, q)| Job { prompt: q, params: if i == 0 { &short } else { &p } }).collect();
         let many = generate_batch(&mut BatchCounter, &jobs, &eog, &dec).unwrap();
         assert_eq!(many.len(), 4);
         for (i, (a, b)) in one.iter().zip(&many).enumerate() {
-            if i == 2 {
+            if i == 0 {
                 // Its own, shorter budget.
                 assert_eq!((&b.tokens[..], b.stop), (&a.tokens[..1], StopReason::Budget));
             } else {
