@@ -2,15 +2,18 @@
 //! names and numbers in a point the source lacks, and near-duplicate points.
 //!
 //! Owns: `support`, `evidence`, `unsupported_terms`, `near_duplicate`/`dedup` and
-//! `copies_sentence`; word normalisation and `content_words` live in `ground/words.rs`.
+//! `copies_sentence`; word normalisation and `content_words` live in `ground/words.rs`,
+//! swapped attributions in `ground/attribution.rs`.
 //! Pure text functions over strings and sentence ranges; must not touch files, chunking,
 //! models or the summary type.
 
 use std::collections::HashSet;
 use std::ops::Range;
 
+mod attribution;
 mod words;
 
+pub use attribution::swapped_attributions;
 pub use words::content_words;
 use words::{close, raw_words, terms, Kind, Term};
 

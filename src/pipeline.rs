@@ -14,7 +14,7 @@
 //! Knows the [`Engine`] trait only; never touches candle, files or the terminal.
 
 use crate::chunk::{self, Chunk};
-use crate::engine::{Engine, GenParams, Job};
+use crate::engine::{self, Engine, GenParams};
 use crate::error::Result;
 use crate::ground;
 use crate::input::Document;
@@ -62,6 +62,8 @@ pub const PROMPT_OVERHEAD: usize = 64;
 /// Prompts handed to the engine at once (a batch, where the engine batches): the two
 /// title prompts and up to eight map prompts.
 const BATCH: usize = 10;
+/// Least quality (support, less 1 if flagged) of a point picked to cover its part of the document.
+const MIN_SPREAD_QUALITY: f32 = 0.75;
 /// Tokens a map call may generate per point.
 pub const TOKENS_PER_POINT: usize = 44;
 
@@ -139,11 +141,13 @@ impl Calls<'_> {
     /// Several chats, each with its parameters, batched where the engine can.
     fn run_batch(&mut self, chats: &[(&ChatPrompt, &GenParams)]) -> Result<Vec<String>> {
         let prompts = chats.iter().map(|(c, _)| self.engine.encode_chat(c)).collect::<Result<Vec<_>>>()?;
-        let jobs: Vec<Job> = prompts.iter().zip(chats).map(|(p, (_, params))| Job { prompt: p, params }).collect();
+        let jobs: Vec<engine::Job> =
+            prompts.iter().zip(chats).map(|(p, (_, params))| engine::Job { prompt: p, params }).collect();
         let gens = self.engine.generate_jobs(&jobs)?;
         let mut out = Vec::with_capacity(gens.len());
         for (g, (chat, _)) in gens.iter().zip(chats) {
             tracing::debug!(prompt_tokens = g.prompt_tokens, stop = ?g.stop, "reply: {:?}", g.text);
+            tracing::trace!(prefill_s = g.prefill.as_secs_f64(), decode_s = g.decode.as_secs_f64(), tokens = g.tokens.len(), "timing");
             self.stats.model_calls += 1;
             self.stats.prompt_tokens += g.prompt_tokens;
             self.stats.generated_tokens += g.tokens.len();
@@ -158,6 +162,13 @@ impl Calls<'_> {
     }
 }
 
+/// What a prompt of the map batch is for.
+enum Job<'a> {
+    Map(&'a Chunk),
+    Title,
+    Tldr,
+}
+
 /// A point with where it came from.
 #[derive(Debug, Clone)]
 struct Candidate {
@@ -166,6 +177,8 @@ struct Candidate {
     support: f32,
     /// Byte offset in `doc.text` of its best evidence (for ordering and spread).
     at: usize,
+    /// Support, less 1 when the grounding checks flag it (for selection).
+    quality: f32,
 }
 
 /// Summarises `doc` with `engine`.
@@ -211,30 +224,59 @@ pub fn summarize(
         no_repeat_ngram: 4,
         ..base.clone()
     };
-    let mut jobs: Vec<(ChatPrompt, &GenParams, Option<&Chunk>)> = Vec::new();
-    for prompt in ["title.j2", "title_retry.j2"] {
-        jobs.push((ChatPrompt::user(prompts.render(prompt, json!({ "text": opening }))?), &title_params, None));
-    }
+    let tl_params = GenParams {
+        max_tokens: 56,
+        max_lines: 1,
+        repeat_penalty: 1.1,
+        no_repeat_ngram: 4,
+        stop_strings: vec!["Key points".into()],
+        ..base.clone()
+    };
+    let mut jobs: Vec<(ChatPrompt, &GenParams, Job)> = Vec::new();
     for c in &plan.chunks {
-        let text = &doc.text[c.range.clone()];
+        let text = without_headings(&doc.text[c.range.clone()]);
         let user = prompts.render("map.j2", json!({ "text": text, "n_points": opts.points_per_chunk }))?;
-        jobs.push((ChatPrompt::user(user).with_prefix("1."), &map_params, Some(c)));
+        jobs.push((ChatPrompt::user(user).with_prefix("1."), &map_params, Job::Map(c)));
     }
+    // After the first batch's map prompts (a map prompt leads, so that the prompts after it
+    // share its whole instruction where the engine reuses a shared prefix). A document that
+    // takes one batch gets its tl;dr from the opening there too: one pass over the model.
+    let one_batch = jobs.len() + 3 <= BATCH;
+    let mut extra = Vec::new();
+    for prompt in ["title.j2", "title_retry.j2"] {
+        extra.push((ChatPrompt::user(prompts.render(prompt, json!({ "text": opening }))?), &title_params, Job::Title));
+    }
+    if one_batch {
+        let user = prompts.render("tldr.j2", json!({ "opening": opening, "points": [] }))?;
+        extra.push((ChatPrompt::user(user), &tl_params, Job::Tldr));
+    }
+    let at = jobs.len().min(BATCH - extra.len());
+    jobs.splice(at..at, extra);
     let mut candidates: Vec<Candidate> = Vec::new();
     let mut titles = Vec::new();
+    let mut tldr_reply = None;
     let mut done = 0;
     for group in jobs.chunks(BATCH) {
         let chats: Vec<(&ChatPrompt, &GenParams)> = group.iter().map(|(c, p, _)| (c, *p)).collect();
+        let t = Instant::now();
         let replies = calls.run_batch(&chats)?;
-        for (reply, (_, _, chunk)) in replies.iter().zip(group) {
-            let Some(c) = chunk else {
-                titles.push(summary::clean_title(reply));
-                continue;
+        tracing::info!("map: {} prompts in {:.2} s", group.len(), t.elapsed().as_secs_f64());
+        for (reply, (_, _, job)) in replies.iter().zip(group) {
+            let c = match job {
+                Job::Title => {
+                    titles.push(summary::clean_title(reply));
+                    continue;
+                }
+                Job::Tldr => {
+                    tldr_reply = Some(summary::clean_tldr(reply, 45));
+                    continue;
+                }
+                Job::Map(c) => c,
             };
             for p in summary::parse_points(reply, opts.point_words) {
                 let (evidence, support) = ground::evidence(&p, &doc.text, &plan.sentences, 2);
                 let at = evidence.first().map(|e| plan.sentences[e.sentence].start).unwrap_or(c.range.start);
-                candidates.push(Candidate { text: p, evidence, support, at });
+                candidates.push(Candidate { text: p, evidence, support, at, quality: support });
             }
         }
         done += group.len();
@@ -250,7 +292,14 @@ pub fn summarize(
             (heading || s.split_whitespace().count() > opts.point_words) && ground::copies_sentence(&c.text, s)
         })
     });
-    let candidates = dedup_candidates(candidates);
+    let mut candidates = dedup_candidates(candidates);
+    for c in &mut candidates {
+        // A point the grounding checks would flag ranks below every clean one.
+        let flagged = !ground::unsupported_terms(&c.text, &doc.text).is_empty()
+            || !ground::swapped_attributions(&c.text, &doc.text).is_empty();
+        c.quality = if flagged { c.support - 1.0 } else { c.support };
+        tracing::debug!(at = c.at, support = c.support, flagged, "candidate: {}", c.text);
+    }
     let want = if opts.max_points > 0 { opts.max_points } else { (2 + plan.chunks.len()).clamp(3, 10) };
     let mut chosen = select_spread(candidates, want, doc.text.len());
     chosen.sort_by_key(|c| c.at);
@@ -259,16 +308,20 @@ pub fn summarize(
     let mut key_points = Vec::new();
     for c in chosen {
         let missing = ground::unsupported_terms(&c.text, &doc.text);
-        if !missing.is_empty() {
+        let swapped = ground::swapped_attributions(&c.text, &doc.text);
+        let problem = if !missing.is_empty() {
+            Some(format!("terms not in the source ({})", missing.join(", ")))
+        } else if !swapped.is_empty() {
+            Some(format!("words the source says of another name ({})", swapped.join("; ")))
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
             if opts.strict {
-                warnings.push(format!(
-                    "dropped (--strict) a point with terms not in the source ({}): {}",
-                    missing.join(", "),
-                    c.text
-                ));
+                warnings.push(format!("dropped (--strict) a point with {problem}: {}", c.text));
                 continue;
             }
-            warnings.push(format!("key point has terms not in the source ({}): {}", missing.join(", "), c.text));
+            warnings.push(format!("key point has {problem}: {}", c.text));
         } else if c.support < 0.5 {
             warnings.push(format!("key point weakly supported by the source (support {:.2}): {}", c.support, c.text));
         }
@@ -296,32 +349,32 @@ pub fn summarize(
     }
     flag_terms("title", &title, &doc.text, &mut warnings);
 
-    // TL;DR, from the key points (groups of TLDR_GROUP, then one over the group summaries).
+    // TL;DR: written beside the map calls, or else from the key points (groups of
+    // TLDR_GROUP, then one over the group summaries).
     progress("tldr", total - 1, total);
     let points: Vec<String> = key_points.iter().map(|k| k.text.clone()).collect();
-    let tl_params = GenParams {
-        max_tokens: 64,
-        max_lines: 1,
-        repeat_penalty: 1.1,
-        no_repeat_ngram: 4,
-        stop_strings: vec!["Key points".into()],
-        ..base.clone()
-    };
-    let mut layer = points.clone();
-    while layer.len() > TLDR_GROUP {
-        let mut next = Vec::new();
-        for group in layer.chunks(TLDR_GROUP) {
-            let user = prompts.render("tldr.j2", json!({ "opening": "", "points": group }))?;
-            next.push(summary::clean_tldr(&calls.run(&ChatPrompt::user(user), &tl_params)?, 40));
+    let t = Instant::now();
+    let mut tldr = match tldr_reply {
+        Some(t) => t,
+        None => {
+            let mut layer = points.clone();
+            while layer.len() > TLDR_GROUP {
+                let mut next = Vec::new();
+                for group in layer.chunks(TLDR_GROUP) {
+                    let user = prompts.render("tldr.j2", json!({ "opening": "", "points": group }))?;
+                    next.push(summary::clean_tldr(&calls.run(&ChatPrompt::user(user), &tl_params)?, 40));
+                }
+                layer = next;
+            }
+            if layer.is_empty() {
+                String::new()
+            } else {
+                let user = prompts.render("tldr.j2", json!({ "opening": opening, "points": layer }))?;
+                summary::clean_tldr(&calls.run(&ChatPrompt::user(user), &tl_params)?, 45)
+            }
         }
-        layer = next;
-    }
-    let mut tldr = if layer.is_empty() {
-        String::new()
-    } else {
-        let user = prompts.render("tldr.j2", json!({ "opening": opening, "points": layer }))?;
-        summary::clean_tldr(&calls.run(&ChatPrompt::user(user), &tl_params)?, 45)
     };
+    tracing::info!("tl;dr in {:.2} s", t.elapsed().as_secs_f64());
     if tldr.split_whitespace().count() < 4 {
         tldr = points.first().cloned().unwrap_or_else(|| title.clone());
     }
@@ -365,10 +418,35 @@ pub fn summarize(
     })
 }
 
+/// The text of a chunk for its map prompt: lines that read as headings (short, capitalised,
+/// no closing punctuation) left out, since a small model copies them as "facts". Evidence
+/// and offsets still use the whole text.
+fn without_headings(text: &str) -> String {
+    let heading = |l: &str| {
+        let l = l.trim();
+        !l.is_empty()
+            && l.split_whitespace().count() <= 10
+            && l.chars().next().is_some_and(char::is_uppercase)
+            && !l.ends_with(['.', '!', '?', ':', ';', ',', '"', '”', '’', ')'])
+    };
+    let kept: Vec<&str> = text.lines().filter(|l| !heading(l)).collect();
+    if kept.iter().all(|l| l.trim().is_empty()) {
+        return text.to_string();
+    }
+    kept.join("\n")
+}
+
+/// Warns of names and numbers in `text` that the source lacks; of words it gives a name
+/// that the source says of another, too, where `text` is prose (a title's capitals hide
+/// which words are names).
 fn flag_terms(what: &str, text: &str, source: &str, warnings: &mut Vec<String>) {
     let missing = ground::unsupported_terms(text, source);
     if !missing.is_empty() {
         warnings.push(format!("{what} has terms not in the source ({}): {text}", missing.join(", ")));
+    }
+    let swapped = if what == "title" { Vec::new() } else { ground::swapped_attributions(text, source) };
+    if !swapped.is_empty() {
+        warnings.push(format!("{what} has words the source says of another name ({}): {text}", swapped.join("; ")));
     }
 }
 
@@ -390,17 +468,20 @@ fn select_spread(mut cands: Vec<Candidate>, want: usize, len: usize) -> Vec<Cand
     if cands.len() <= want {
         return cands;
     }
-    cands.sort_by(|a, b| b.support.total_cmp(&a.support).then(a.at.cmp(&b.at)));
+    // Coverage first: the best point of each of `want` equal parts of the document, where
+    // that point is well supported and clean. Then the best of the rest, earlier points
+    // ahead by up to 0.1 (an article says what matters most first).
+    cands.sort_by(|a, b| b.quality.total_cmp(&a.quality).then(a.at.cmp(&b.at)));
     let mut chosen = Vec::new();
     let part = len.div_ceil(want).max(1);
     for k in 0..want {
-        if let Some(i) = cands.iter().position(|c| c.at / part == k) {
+        if let Some(i) = cands.iter().position(|c| c.at / part == k && c.quality >= MIN_SPREAD_QUALITY) {
             chosen.push(cands.remove(i));
         }
     }
-    while chosen.len() < want && !cands.is_empty() {
-        chosen.push(cands.remove(0));
-    }
+    let rank = |c: &Candidate| c.quality + 0.1 * (1.0 - c.at as f32 / len.max(1) as f32);
+    cands.sort_by(|a, b| rank(b).total_cmp(&rank(a)));
+    chosen.extend(cands.into_iter().take(want.saturating_sub(chosen.len())));
     chosen
 }
 

@@ -26,6 +26,14 @@ pub trait Forward {
             _ => Err(Error::Engine("this backend runs one sequence at a time".into())),
         }
     }
+    /// Whether [`Forward::fork_slot`] works (prompts that share a prefix then prefill it once).
+    fn can_fork(&self) -> bool {
+        false
+    }
+    /// Makes slot `dst` hold the first `len` cached positions of slot `src`.
+    fn fork_slot(&mut self, _src: usize, _dst: usize, _len: usize) -> Result<()> {
+        Err(Error::Engine("this backend cannot copy a cache slot".into()))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -245,8 +253,7 @@ pub fn generate_batch(
         }
         model.clear_cache();
         let t0 = Instant::now();
-        let inputs: Vec<(usize, &[u32], usize)> = group.iter().enumerate().map(|(i, j)| (i, j.prompt, 0)).collect();
-        let mut logits = model.forward_batch(&inputs)?;
+        let mut logits = prefill_group(model, group)?;
         let prefill = t0.elapsed();
         let t1 = Instant::now();
         let mut seqs: Vec<Seq> = group.iter().map(|j| Seq::new(j.params, j.prompt.len())).collect();
@@ -270,6 +277,29 @@ pub fn generate_batch(
         }
     }
     Ok(results)
+}
+
+/// Prefills a group of prompts into slots `0..`, and returns each one's last logits. Where
+/// the backend can copy cache slots, the prefix each prompt shares with the first is
+/// computed once (in slot 0) and copied: map prompts share their template and instruction.
+fn prefill_group(model: &mut dyn Forward, group: &[Job]) -> Result<Vec<Vec<f32>>> {
+    let first = group[0].prompt;
+    let shared: Vec<usize> = group
+        .iter()
+        .map(|j| first.iter().zip(j.prompt).take_while(|(a, b)| a == b).count().min(j.prompt.len() - 1))
+        .collect();
+    if !model.can_fork() || shared[1..].iter().all(|&n| n == 0) {
+        let inputs: Vec<(usize, &[u32], usize)> = group.iter().enumerate().map(|(i, j)| (i, j.prompt, 0)).collect();
+        return model.forward_batch(&inputs);
+    }
+    let mut logits = model.forward_batch(&[(0, first, 0)])?;
+    for (i, &n) in shared.iter().enumerate().skip(1) {
+        model.fork_slot(0, i, n)?;
+    }
+    let rest: Vec<(usize, &[u32], usize)> =
+        group.iter().zip(&shared).enumerate().skip(1).map(|(i, (j, &n))| (i, &j.prompt[n..], n)).collect();
+    logits.extend(model.forward_batch(&rest)?);
+    Ok(logits)
 }
 
 /// Non-empty lines that are followed by a newline.

@@ -89,8 +89,16 @@ impl GgufEngine {
         }
         let tokenizer = GgufTokenizer::from_gguf(&gguf, &opts.eog_tokens)?;
         let template = chat_template(&gguf, &tokenizer)?;
+        let t_tok = t0.elapsed();
         let (dev, dev_name) = device::resolve(opts.device)?;
+        let t_dev = t0.elapsed();
         let (model, backend) = load_backend(&gguf, &arch, &dev, opts)?;
+        tracing::debug!(
+            "load: metadata and tokenizer {:.3} s, device {:.3} s, weights ({backend}) {:.3} s",
+            t_tok.as_secs_f64(),
+            (t_dev - t_tok).as_secs_f64(),
+            (t0.elapsed() - t_dev).as_secs_f64()
+        );
         let (size_bytes, n_params) = gguf.size_and_params();
         let ctx = gguf.u64(&format!("{arch}.context_length"))? as usize;
         let info = ModelInfo {
@@ -214,6 +222,12 @@ impl Forward for NativeForward {
     }
     fn forward_batch(&mut self, seqs: &[(usize, &[u32], usize)]) -> Result<Vec<Vec<f32>>> {
         self.0.forward_batch(seqs)
+    }
+    fn can_fork(&self) -> bool {
+        true
+    }
+    fn fork_slot(&mut self, src: usize, dst: usize, len: usize) -> Result<()> {
+        self.0.fork_slot(src, dst, len)
     }
 }
 

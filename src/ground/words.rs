@@ -99,6 +99,11 @@ pub(super) fn raw_words(s: &str) -> Vec<(usize, &str)> {
     out
 }
 
+/// Whether a lower-cased word is a function word.
+pub(super) fn is_stop(w: &str) -> bool {
+    STOPWORDS.contains(&w) || w.ends_with("n't")
+}
+
 /// A light suffix stripper: plurals ("tanks", "allies", "classes"), "-ing" and "-ed" on
 /// longer words, then a final "e", so that "cooperate(s|d)" and "cooperating" meet.
 pub(super) fn stem(w: &str) -> String {

@@ -211,6 +211,28 @@ impl CpuModel {
         }
     }
 
+    /// Makes slot `dst` hold the first `len` cached positions of slot `src`.
+    pub fn fork_slot(&mut self, src: usize, dst: usize, len: usize) -> Result<()> {
+        let have = self.slots.get(src).and_then(|s| s.as_ref()).map_or(0, |s| s.len);
+        if src == dst || len > have {
+            return Err(Error::Engine(format!("fork: slot {src} holds {have} positions, {len} asked for slot {dst}")));
+        }
+        self.slot_mut(dst);
+        let (c, hd) = (&self.cfg, self.cfg.head_dim);
+        let (a, b) = if src < dst { self.slots.split_at_mut(dst) } else { self.slots.split_at_mut(src) };
+        let (from, to) = if src < dst { (&a[src], &mut b[0]) } else { (&b[0], &mut a[dst]) };
+        let (Some(from), Some(to)) = (from.as_ref(), to.as_mut()) else {
+            return Err(Error::Engine("fork: slot not allocated".into()));
+        };
+        for block in 0..c.n_layer * c.n_kv_head {
+            let o = block * c.ctx * hd;
+            to.k[o..o + len * hd].copy_from_slice(&from.k[o..o + len * hd]);
+            to.v[o..o + len * hd].copy_from_slice(&from.v[o..o + len * hd]);
+        }
+        to.len = len;
+        Ok(())
+    }
+
     /// Bytes of weights held (repacked).
     pub fn weight_bytes(&self) -> usize {
         let l: usize = self
