@@ -13,7 +13,7 @@ use std::ops::Range;
 mod attribution;
 mod words;
 
-pub use attribution::swapped_attributions;
+pub use attribution::{repair_attributions, swapped_attributions};
 pub use words::content_words;
 use words::{close, raw_words, terms, Kind, Term};
 

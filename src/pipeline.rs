@@ -179,6 +179,8 @@ struct Candidate {
     at: usize,
     /// Support, less 1 when the grounding checks flag it (for selection).
     quality: f32,
+    /// Swapped attributions corrected to the source's name.
+    repaired: Vec<String>,
 }
 
 /// Summarises `doc` with `engine`.
@@ -274,9 +276,10 @@ pub fn summarize(
                 Job::Map(c) => c,
             };
             for p in summary::parse_points(reply, opts.point_words) {
+                let (p, repaired) = ground::repair_attributions(&p, &doc.text);
                 let (evidence, support) = ground::evidence(&p, &doc.text, &plan.sentences, 2);
                 let at = evidence.first().map(|e| plan.sentences[e.sentence].start).unwrap_or(c.range.start);
-                candidates.push(Candidate { text: p, evidence, support, at, quality: support });
+                candidates.push(Candidate { text: p, evidence, support, at, quality: support, repaired });
             }
         }
         done += group.len();
@@ -316,6 +319,9 @@ pub fn summarize(
         } else {
             None
         };
+        for r in &c.repaired {
+            warnings.push(format!("key point corrected to the source's attribution ({r}): {}", c.text));
+        }
         if let Some(problem) = problem {
             if opts.strict {
                 warnings.push(format!("dropped (--strict) a point with {problem}: {}", c.text));
@@ -375,6 +381,11 @@ pub fn summarize(
         }
     };
     tracing::info!("tl;dr in {:.2} s", t.elapsed().as_secs_f64());
+    let (repaired, fixes) = ground::repair_attributions(&tldr, &doc.text);
+    for r in fixes {
+        warnings.push(format!("tl;dr corrected to the source's attribution ({r}): {repaired}"));
+    }
+    tldr = repaired;
     if tldr.split_whitespace().count() < 4 {
         tldr = points.first().cloned().unwrap_or_else(|| title.clone());
     }
@@ -470,7 +481,7 @@ fn select_spread(mut cands: Vec<Candidate>, want: usize, len: usize) -> Vec<Cand
     }
     // Coverage first: the best point of each of `want` equal parts of the document, where
     // that point is well supported and clean. Then the best of the rest, earlier points
-    // ahead by up to 0.1 (an article says what matters most first).
+    // ahead by up to 0.2 (an article says what matters most first).
     cands.sort_by(|a, b| b.quality.total_cmp(&a.quality).then(a.at.cmp(&b.at)));
     let mut chosen = Vec::new();
     let part = len.div_ceil(want).max(1);
@@ -479,7 +490,7 @@ fn select_spread(mut cands: Vec<Candidate>, want: usize, len: usize) -> Vec<Cand
             chosen.push(cands.remove(i));
         }
     }
-    let rank = |c: &Candidate| c.quality + 0.1 * (1.0 - c.at as f32 / len.max(1) as f32);
+    let rank = |c: &Candidate| c.quality + 0.2 * (1.0 - c.at as f32 / len.max(1) as f32);
     cands.sort_by(|a, b| rank(b).total_cmp(&rank(a)));
     chosen.extend(cands.into_iter().take(want.saturating_sub(chosen.len())));
     chosen

@@ -35,12 +35,19 @@ fn check(v: &Value) {
             let (s, t2) = (e["start"].as_u64().unwrap() as usize, e["end"].as_u64().unwrap() as usize);
             assert_eq!(e["quote"].as_str().unwrap().as_bytes(), &src[s..t2]);
         }
-        // Invented names or numbers never pass unflagged.
+        // Invented names or numbers, and words given to the wrong name, never pass unflagged.
         let missing = precis::ground::unsupported_terms(t, &text);
         if !missing.is_empty() {
             assert!(warnings.iter().any(|w| w.contains(t)), "unflagged point {t:?} (terms {missing:?})");
         }
+        let swapped = precis::ground::swapped_attributions(t, &text);
+        if !swapped.is_empty() {
+            assert!(warnings.iter().any(|w| w.contains(t)), "unflagged point {t:?} ({swapped:?})");
+        }
     }
+    let tldr = v["tldr"].as_str().unwrap();
+    let swapped = precis::ground::swapped_attributions(tldr, &text);
+    assert!(swapped.is_empty() || warnings.iter().any(|w| w.contains(tldr)), "unflagged tl;dr ({swapped:?})");
     let all: String = points.iter().map(|k| k["text"].as_str().unwrap().to_lowercase()).collect::<Vec<_>>().join(" ");
     assert!(all.contains("north korea") && all.contains("russia"), "main actors missing: {all}");
 }
@@ -51,6 +58,13 @@ fn default_model_summarises_the_sample() {
     check(&v);
     assert_eq!(v["source"]["tokens"], 734, "SmolLM2 token count of the sample");
     assert!(v["stats"]["model_calls"].as_u64().unwrap() >= 3);
+    // The article's claims: aid for munitions, Victor Cha at the Senate hearing, the
+    // summit, and U.S. support for Ukraine and its allies.
+    let all: String =
+        v["key_points"].as_array().unwrap().iter().map(|k| k["text"].as_str().unwrap().to_lowercase()).collect();
+    for claim in ["munitions", "senate", "victor cha", "summit", "ukraine", "allies"] {
+        assert!(all.contains(claim), "the key points miss {claim:?}: {all}");
+    }
 }
 
 #[test]

@@ -4,18 +4,23 @@
 //! Every name in such a text may occur in the source, so the name check cannot see it.
 //!
 //! The rule, without a model: the words right after a name (its predicate: "'s comments",
-//! "is likely to") are looked up in the source; if the source has them only after other
-//! names, the text is flagged. Pure text functions; must not touch files or models.
+//! "is likely to receive") are looked up in the source; if the source has them only after
+//! other names, the text is flagged, and where it has them after exactly one other name,
+//! the text can be repaired to that name. Pure text functions; must not touch files or
+//! models.
 
 use super::words::{is_stop, raw_words, stem, terms, Kind};
 use std::collections::HashMap;
 
 /// Words after a name that form its predicate.
-const PREDICATE_WORDS: usize = 3;
+const PREDICATE_WORDS: usize = 4;
 
 /// A name run and the predicate words after it.
 struct Claim {
     name: String,
+    /// Bytes of the name in its text, and whether "the" comes right before it.
+    at: std::ops::Range<usize>,
+    article: bool,
     /// The last name word's normal form (what the source index is keyed against).
     head: String,
     /// Stemmed, lower-cased words after the name, and as written.
@@ -77,21 +82,32 @@ fn claims(s: &str) -> Vec<Claim> {
         }
         let name = ts[i..j].iter().map(|t| t.surface).collect::<Vec<_>>().join(" ");
         let (predicate, surface) = (words[last + 1..w].to_vec(), surface[last + 1..w].to_vec());
-        out.push(Claim { name, head: ts[j - 1].norm.clone(), predicate, surface });
+        let at = raw[i].0..raw[j - 1].0 + ts[j - 1].surface.len();
+        let article = s[..at.start].to_lowercase().ends_with("the ");
+        out.push(Claim { name, at, article, head: ts[j - 1].norm.clone(), predicate, surface });
         i = j;
     }
     out
 }
 
-/// Claims of `text` whose predicate the source states only of other names, as
-/// "NAME PREDICATE (the source: OTHER PREDICATE)".
-pub fn swapped_attributions(text: &str, source: &str) -> Vec<String> {
-    // Predicate → (head, the name and predicate as the source has them).
-    let mut said_of: HashMap<Vec<String>, Vec<(String, String)>> = HashMap::new();
-    for c in claims(source) {
+/// A name in a text given words that the source says of other names.
+struct Swap {
+    /// "NAME PREDICATE (the source: OTHER PREDICATE)".
+    flag: String,
+    at: std::ops::Range<usize>,
+    article: bool,
+    /// The one other name the source says it of (as written there, and whether "the"
+    /// comes before it), if there is exactly one.
+    other: Option<(String, bool)>,
+}
+
+fn swaps(text: &str, source: &str) -> Vec<Swap> {
+    // Predicate → the claims of the source that make it.
+    let source_claims = claims(source);
+    let mut said_of: HashMap<Vec<String>, Vec<&Claim>> = HashMap::new();
+    for c in &source_claims {
         for n in 1..=c.predicate.len() {
-            let said = (c.head.clone(), phrase(&c.name, &c.surface[..n]));
-            said_of.entry(c.predicate[..n].to_vec()).or_default().push(said);
+            said_of.entry(c.predicate[..n].to_vec()).or_default().push(c);
         }
     }
     let mut out = Vec::new();
@@ -103,16 +119,49 @@ pub fn swapped_attributions(text: &str, source: &str) -> Vec<String> {
             let content = key.iter().any(|w| w != "'s" && !is_stop(w));
             said_of.get(key).filter(|_| content).map(|names| (n, names))
         });
-        let Some((n, names)) = found else { continue };
-        if names.iter().any(|(head, _)| *head == c.head) {
+        let Some((n, others)) = found else { continue };
+        if others.iter().any(|o| o.head == c.head) {
             continue;
         }
-        let flag = format!("{} (the source: {})", phrase(&c.name, &c.surface[..n]), names[0].1);
-        if !out.contains(&flag) {
-            out.push(flag);
+        let first = others[0];
+        let flag = format!("{} (the source: {})", phrase(&c.name, &c.surface[..n]), phrase(&first.name, &first.surface[..n]));
+        let unique = others.iter().all(|o| o.head == first.head);
+        let other = unique.then(|| (first.name.clone(), first.article));
+        out.push(Swap { flag, at: c.at, article: c.article, other });
+    }
+    out
+}
+
+/// Claims of `text` whose predicate the source states only of other names, as
+/// "NAME PREDICATE (the source: OTHER PREDICATE)".
+pub fn swapped_attributions(text: &str, source: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for s in swaps(text, source) {
+        if !out.contains(&s.flag) {
+            out.push(s.flag);
         }
     }
     out
+}
+
+/// `text` with each swapped name replaced by the one name the source says those words
+/// of ("Mr. Kim's comments follow" → "Mr. Cha's comments follow"), and the flags of the
+/// swaps it repaired. A swap whose words the source says of several names is left alone.
+pub fn repair_attributions(text: &str, source: &str) -> (String, Vec<String>) {
+    let mut out = text.to_string();
+    let mut fixed = Vec::new();
+    // From the end, so that earlier byte ranges stay valid.
+    for s in swaps(text, source).into_iter().rev() {
+        let Some((name, article)) = s.other else { continue };
+        let mut start = s.at.start;
+        if s.article && !article {
+            start -= "the ".len();
+        }
+        out.replace_range(start..s.at.end, &name);
+        fixed.push(s.flag);
+    }
+    fixed.reverse();
+    (out, fixed)
 }
 
 /// A name and its predicate's words, a possessive ending attached to the name.
@@ -138,10 +187,10 @@ mod tests {
     #[test]
     fn flags_a_possessive_given_to_another_name() {
         let f = swapped_attributions("Mr. Kim's comments follow the summit.", SOURCE);
-        assert_eq!(f, vec!["Kim's comments follow (the source: Cha's comments follow)"]);
+        assert_eq!(f, vec!["Kim's comments follow the (the source: Cha's comments follow the)"]);
         // Word forms and curly quotes do not hide the swap.
         let f = swapped_attributions("Mr. Kim’s comments following the summit.", SOURCE);
-        assert_eq!(f, vec!["Kim’s comments following (the source: Cha's comments follow)"]);
+        assert_eq!(f, vec!["Kim’s comments following the (the source: Cha's comments follow the)"]);
         assert!(swapped_attributions("Mr. Cha's comments follow the summit.", SOURCE).is_empty());
     }
 
@@ -155,5 +204,18 @@ mod tests {
         assert!(swapped_attributions("North Korea is likely to use it.", SOURCE).is_empty());
         assert!(swapped_attributions("Kim Jong Un is likely to receive help.", SOURCE).is_empty());
         assert!(swapped_attributions("Japan is watching closely.", SOURCE).is_empty());
+    }
+
+    #[test]
+    fn repairs_a_swap_the_source_settles() {
+        let (text, fixed) = repair_attributions("Mr. Kim's comments follow the summit.", SOURCE);
+        assert_eq!(text, "Mr. Cha's comments follow the summit.");
+        assert_eq!(fixed.len(), 1);
+        let (text, _) =
+            repair_attributions("North Korea seeks aid, and the United States is likely to receive support.", SOURCE);
+        assert_eq!(text, "North Korea seeks aid, and Kim Jong Un is likely to receive support.");
+        // "is likely to" alone: the source says it of two names, so nothing is repaired.
+        let (text, fixed) = repair_attributions("Japan is likely to win.", SOURCE);
+        assert_eq!((text.as_str(), fixed.len()), ("Japan is likely to win.", 0));
     }
 }
