@@ -80,7 +80,9 @@ for i in 1 2 3; do
     e=$(date +%s.%N)
     echo "summary $i: $(python3 -c "print(f'{$e - $s:.2f}')") s wall" | tee -a "$out/summary-times.txt"
 done
-"$bin" summarize "$article" -m "$model" --format md -o "$out/summary.md" 2>"$out/summary-md.err"
+"$bin" summarize "$article" -m "$model" --format md -o "$out/summary.md" -v 2>&1 | grep -a "map:\|tl;dr" | sed 's/\x1b\[[0-9;]*m//g'
+"$bin" generate -m "$model" --device cuda -n 1 -vv "Hello" 2>&1 | grep -a "load:" | sed 's/\x1b\[[0-9;]*m//g'
+"$bin" generate -m "$model" --device cpu -n 1 -vv "Hello" 2>&1 | grep -a "load:" | sed 's/\x1b\[[0-9;]*m//g'
 
 echo "== results"
 python3 - "$out" <<'PY'

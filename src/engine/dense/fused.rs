@@ -5,10 +5,92 @@
 //! model decides when to use them (`mod.rs`).
 //!
 //! - [`SiluMul`]: `silu(gate) * up` from the stacked gate/up projection (CPU and CUDA).
+//! - [`AddRmsNorm`]: the residual sum and its RMS norm, both out of one pass (CPU and CUDA).
 //! - [`AttnDecode`]: RoPE on q and k, the new k and v written into the KV cache, and
-//!   attention of each row's one query over its cache (CUDA only).
+//!   attention of each row's one query over its cache, in one kernel (CUDA only).
 
 use candle_core::{CpuStorage, CustomOp1, CustomOp3, Layout, Result, Shape, Tensor};
+
+/// `(x, y, w)` with x, y `[rows, d]` and w `[d]` → `[2, rows, d]`: `x + y`, then
+/// `rms_norm(x + y) · w` (the sum rounded to the storage type first, as unfused ops do).
+pub struct AddRmsNorm {
+    pub eps: f32,
+}
+
+impl CustomOp3 for AddRmsNorm {
+    fn name(&self) -> &'static str {
+        "precis-add-rms-norm"
+    }
+
+    fn cpu_fwd(
+        &self,
+        x: &CpuStorage,
+        lx: &Layout,
+        y: &CpuStorage,
+        ly: &Layout,
+        w: &CpuStorage,
+        lw: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let (rows, d) = rows_dims(lx, ly, lw)?;
+        fn run<T: candle_core::WithDType + num_traits::Float>(x: &[T], y: &[T], w: &[T], d: usize, eps: f32) -> Vec<T> {
+            let n = x.len();
+            let mut out = vec![T::zero(); 2 * n];
+            let (sum, norm) = out.split_at_mut(n);
+            for ((s, nr), (xr, yr)) in sum.chunks_mut(d).zip(norm.chunks_mut(d)).zip(x.chunks(d).zip(y.chunks(d))) {
+                let mut ss = 0f32;
+                for ((o, &a), &b) in s.iter_mut().zip(xr).zip(yr) {
+                    *o = a + b;
+                    let f = o.to_f32().unwrap_or(0.0);
+                    ss += f * f;
+                }
+                let inv = T::from(1.0 / (ss / d as f32 + eps).sqrt()).unwrap_or_else(T::zero);
+                for ((o, &v), &g) in nr.iter_mut().zip(s.iter()).zip(w) {
+                    *o = v * inv * g;
+                }
+            }
+            out
+        }
+        let slice = |l: &Layout| l.contiguous_offsets().ok_or_else(|| candle_core::Error::Msg("add-rms-norm: not contiguous".into()));
+        let ((a1, a2), (b1, b2), (c1, c2)) = (slice(lx)?, slice(ly)?, slice(lw)?);
+        let out = match (x, y, w) {
+            (CpuStorage::F32(x), CpuStorage::F32(y), CpuStorage::F32(w)) => {
+                CpuStorage::F32(run(&x[a1..a2], &y[b1..b2], &w[c1..c2], d, self.eps))
+            }
+            (CpuStorage::F16(x), CpuStorage::F16(y), CpuStorage::F16(w)) => {
+                CpuStorage::F16(run(&x[a1..a2], &y[b1..b2], &w[c1..c2], d, self.eps))
+            }
+            _ => candle_core::bail!("add-rms-norm: unsupported dtypes"),
+        };
+        Ok((out, Shape::from((2, rows, d))))
+    }
+
+    #[cfg(feature = "cuda")]
+    fn cuda_fwd(
+        &self,
+        x: &candle_core::CudaStorage,
+        lx: &Layout,
+        y: &candle_core::CudaStorage,
+        ly: &Layout,
+        w: &candle_core::CudaStorage,
+        lw: &Layout,
+    ) -> Result<(candle_core::CudaStorage, Shape)> {
+        use candle_core::backend::BackendStorage;
+        let (rows, d) = rows_dims(lx, ly, lw)?;
+        let out = match x.dtype() {
+            candle_core::DType::F32 => cuda::add_rms::<f32>(x, lx, y, ly, w, lw, rows, d, self.eps)?,
+            candle_core::DType::F16 => cuda::add_rms::<half::f16>(x, lx, y, ly, w, lw, rows, d, self.eps)?,
+            t => candle_core::bail!("add-rms-norm: no CUDA kernel for {t:?}"),
+        };
+        Ok((out, Shape::from((2, rows, d))))
+    }
+}
+
+fn rows_dims(lx: &Layout, ly: &Layout, lw: &Layout) -> Result<(usize, usize)> {
+    match (lx.dims(), ly.dims(), lw.dims()) {
+        ([r, d], [r2, d2], [d3]) if r == r2 && d == d2 && d == d3 => Ok((*r, *d)),
+        (a, b, c) => candle_core::bail!("add-rms-norm: shapes {a:?} {b:?} {c:?}"),
+    }
+}
 
 /// `[rows, 2·ff]` (gate then up) → `[rows, ff]`.
 pub struct SiluMul;
@@ -78,7 +160,7 @@ pub struct AttnDecode {
 impl AttnDecode {
     /// Whether the kernel can hold this many keys in shared memory.
     pub fn fits(head_dim: usize, total: usize) -> bool {
-        (head_dim + total) * 4 <= 48 * 1024
+        (3 * head_dim + total) * 4 <= 48 * 1024
     }
 }
 
@@ -178,47 +260,58 @@ mod cuda {
         let (h, kv, hd) = (op.n_head, op.n_kv_head, op.head_dim);
         let rows = lq.dims()[0];
         let cap = op.k.dims()[2];
-        let total = op.len + 1;
         let (qkv, cos, sin) = (view::<T>(qkv, lq)?, view::<f32>(cos, lc)?, view::<f32>(sin, ls)?);
-        let q = unsafe { dev.alloc::<f32>(rows * h * hd)? };
         let out = unsafe { dev.alloc::<T>(rows * h * hd)? };
-        let s = suffix::<T>();
-        let rope = dev.get_or_load_custom_func(&format!("rope_store_{s}"), MODULE, PTX)?;
-        let attn = dev.get_or_load_custom_func(&format!("attn_decode_{s}"), MODULE, PTX)?;
+        let attn = dev.get_or_load_custom_func(&format!("attn_decode_{}", suffix::<T>()), MODULE, PTX)?;
         with_buffer::<T, _>(&op.k, |kc| {
             with_buffer::<T, _>(&op.v, |vc| {
-                let mut b = rope.builder();
-                b.arg(&qkv);
-                b.arg(&cos);
-                b.arg(&sin);
-                b.arg(&q);
-                b.arg(kc);
-                b.arg(vc);
-                builder_arg!(b, h as i32, kv as i32, hd as i32, cap as i32, op.len as i32, op.neox as i32, op.scale);
-                let cfg = LaunchConfig {
-                    grid_dim: (rows as u32, (h + 2 * kv) as u32, 1),
-                    block_dim: ((hd / 2) as u32, 1, 1),
-                    shared_mem_bytes: 0,
-                };
-                unsafe { b.launch(cfg) }.w()?;
                 with_buffer::<u32, _>(&op.pads, |pads| {
                     let mut b = attn.builder();
-                    b.arg(&q);
+                    b.arg(&qkv);
+                    b.arg(&cos);
+                    b.arg(&sin);
                     b.arg(kc);
                     b.arg(vc);
                     b.arg(pads);
                     b.arg(&out);
-                    builder_arg!(b, h as i32, kv as i32, hd as i32, cap as i32, total as i32);
+                    builder_arg!(b, h as i32, kv as i32, hd as i32, cap as i32, op.len as i32, op.neox as i32, op.scale);
                     let cfg = LaunchConfig {
                         grid_dim: ((rows * h) as u32, 1, 1),
                         block_dim: (128, 1, 1),
-                        shared_mem_bytes: ((hd + total) * 4) as u32,
+                        shared_mem_bytes: ((3 * hd + op.len + 1) * 4) as u32,
                     };
                     unsafe { b.launch(cfg) }.w()?;
                     Ok(())
                 })
             })
         })?;
+        Ok(CudaStorage::wrap_cuda_slice(out, dev))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn add_rms<T: CudaDType + WithDType + DeviceRepr>(
+        x: &CudaStorage,
+        lx: &Layout,
+        y: &CudaStorage,
+        ly: &Layout,
+        w: &CudaStorage,
+        lw: &Layout,
+        rows: usize,
+        d: usize,
+        eps: f32,
+    ) -> Result<CudaStorage> {
+        let dev = x.device.clone();
+        let (x, y, w) = (view::<T>(x, lx)?, view::<T>(y, ly)?, view::<T>(w, lw)?);
+        let out = unsafe { dev.alloc::<T>(2 * rows * d)? };
+        let func = dev.get_or_load_custom_func(&format!("add_rms_{}", suffix::<T>()), MODULE, PTX)?;
+        let mut b = func.builder();
+        b.arg(&x);
+        b.arg(&y);
+        b.arg(&w);
+        b.arg(&out);
+        builder_arg!(b, d as i32, rows as i32, eps);
+        let cfg = LaunchConfig { grid_dim: (rows as u32, 1, 1), block_dim: (256, 1, 1), shared_mem_bytes: 0 };
+        unsafe { b.launch(cfg) }.w()?;
         Ok(CudaStorage::wrap_cuda_slice(out, dev))
     }
 }
@@ -236,5 +329,19 @@ mod tests {
         let diff = (want - got).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
         assert!(diff < 1e-5, "max difference {diff}");
         assert!(Tensor::zeros((2, 3), candle_core::DType::F32, &Device::Cpu).unwrap().apply_op1_no_bwd(&SiluMul).is_err());
+    }
+
+    #[test]
+    fn add_rms_norm_equals_candle_ops() {
+        let dev = &Device::Cpu;
+        let (x, y) = (Tensor::randn(0f32, 1.0, (3, 16), dev).unwrap(), Tensor::randn(0f32, 1.0, (3, 16), dev).unwrap());
+        let w = Tensor::randn(1f32, 0.1, 16, dev).unwrap();
+        let out = x.apply_op3_no_bwd(&y, &w, &AddRmsNorm { eps: 1e-5 }).unwrap();
+        let sum = (&x + &y).unwrap();
+        let norm = candle_nn::ops::rms_norm(&sum, &w, 1e-5).unwrap();
+        for (got, want) in [(out.get(0).unwrap(), sum), (out.get(1).unwrap(), norm)] {
+            let diff = (got - want).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+            assert!(diff < 1e-5, "max difference {diff}");
+        }
     }
 }

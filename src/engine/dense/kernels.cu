@@ -1,6 +1,7 @@
 // precis's fused CUDA kernels for the dense model's decode step (one new token per row).
 // Built to PTX by build.rs under the `cuda` feature and loaded by dense/fused.rs.
-// Math in float; storage in float or half. Layouts:
+// Math in float; storage in float or half. One launch each where candle takes several:
+// at one token per step, launches are what a small model's decode time is made of. Layouts:
 //   qkv      [B, (H + 2*KV) * hd]   projections of one new token per row
 //   cos/sin  [B, hd/2] float         RoPE angles at each row's position
 //   k/v      [B, KV, cap, hd]        the KV cache; the new token goes to index len
@@ -13,35 +14,6 @@ __device__ __forceinline__ float tof(__half x) { return __half2float(x); }
 template <typename T> __device__ __forceinline__ T fromf(float x);
 template <> __device__ __forceinline__ float fromf<float>(float x) { return x; }
 template <> __device__ __forceinline__ __half fromf<__half>(float x) { return __float2half(x); }
-
-// grid (B, H + 2*KV), block hd/2: rotate q and k, scale q into q_out (float [B, H, hd]),
-// store k and v in the cache.
-template <typename T>
-__device__ void rope_store(const T* qkv, const float* cos, const float* sin, float* q_out, T* kc, T* vc,
-                           int H, int KV, int hd, int cap, int len, int neox, float scale) {
-    const int r = blockIdx.x, head = blockIdx.y, i = threadIdx.x, half_ = hd / 2;
-    if (i >= half_) return;
-    const T* src = qkv + ((size_t)r * (H + 2 * KV) + head) * hd;
-    if (head >= H + KV) {
-        T* dst = vc + (((size_t)r * KV + (head - H - KV)) * cap + len) * hd;
-        dst[i] = src[i];
-        dst[i + half_] = src[i + half_];
-        return;
-    }
-    const float c = cos[r * half_ + i], s = sin[r * half_ + i];
-    const int a = neox ? i : 2 * i, b = neox ? i + half_ : 2 * i + 1;
-    const float x0 = tof(src[a]), x1 = tof(src[b]);
-    const float y0 = x0 * c - x1 * s, y1 = x0 * s + x1 * c;
-    if (head < H) {
-        float* dst = q_out + ((size_t)r * H + head) * hd;
-        dst[a] = y0 * scale;
-        dst[b] = y1 * scale;
-    } else {
-        T* dst = kc + (((size_t)r * KV + (head - H)) * cap + len) * hd;
-        dst[a] = fromf<T>(y0);
-        dst[b] = fromf<T>(y1);
-    }
-}
 
 __device__ __forceinline__ float warp_max(float v) {
     for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffff, v, o));
@@ -71,30 +43,65 @@ __device__ float block_sum(float v, float* red) {
     return warp_sum(v);
 }
 
-// grid (B * H), block 128, dynamic shared memory (hd + total) floats: one query row
-// against keys 0..total-1 of its KV head; keys left of the row's padding are masked
-// (the row's own newest key never is). out: [B, H * hd].
+// Rotates the pair (a, b) of a head by the row's angles.
+__device__ __forceinline__ void rotate(float x0, float x1, float c, float s, float* y0, float* y1) {
+    *y0 = x0 * c - x1 * s;
+    *y1 = x0 * s + x1 * c;
+}
+
+// grid (B * H), block 128, dynamic shared memory (3 * hd + total) floats. One query head
+// of one row: rotate and scale its q, rotate its KV head's new k (every block of that KV
+// head computes the same values; the first of them stores k and v at index len), then
+// attend over keys 0..len (the newest from shared memory). Keys left of the row's padding
+// are masked. out: [B, H * hd].
 template <typename T>
-__device__ void attn_decode(const float* q, const T* kc, const T* vc, const uint32_t* pads, T* out,
-                            int H, int KV, int hd, int cap, int total) {
+__device__ void attn_decode(const T* qkv, const float* cos, const float* sin, T* kc, T* vc,
+                            const uint32_t* pads, T* out, int H, int KV, int hd, int cap, int len,
+                            int neox, float scale) {
     extern __shared__ float sm[];
     __shared__ float red[32];
     float* qs = sm;
-    float* sc = sm + hd;
-    const int b = blockIdx.x / H, h = blockIdx.x % H, kvh = h / (H / KV);
-    const float* qr = q + ((size_t)b * H + h) * hd;
-    for (int d = threadIdx.x; d < hd; d += blockDim.x) qs[d] = qr[d];
+    float* kn = sm + hd;
+    float* vn = sm + 2 * hd;
+    float* sc = sm + 3 * hd;
+    const int b = blockIdx.x / H, h = blockIdx.x % H, rep = H / KV, kvh = h / rep, half_ = hd / 2;
+    const T* row = qkv + (size_t)b * (H + 2 * KV) * hd;
+    const T* qr = row + (size_t)h * hd;
+    const T* kr = row + (size_t)(H + kvh) * hd;
+    const T* vr = row + (size_t)(H + KV + kvh) * hd;
+    for (int i = threadIdx.x; i < half_; i += blockDim.x) {
+        const float c = cos[b * half_ + i], s = sin[b * half_ + i];
+        const int a = neox ? i : 2 * i, bb = neox ? i + half_ : 2 * i + 1;
+        float y0, y1;
+        rotate(tof(qr[a]), tof(qr[bb]), c, s, &y0, &y1);
+        qs[a] = y0 * scale;
+        qs[bb] = y1 * scale;
+        rotate(tof(kr[a]), tof(kr[bb]), c, s, &y0, &y1);
+        // Rounded to the cache's type, as every earlier key was.
+        kn[a] = tof(fromf<T>(y0));
+        kn[bb] = tof(fromf<T>(y1));
+    }
+    for (int d = threadIdx.x; d < hd; d += blockDim.x) vn[d] = tof(vr[d]);
     __syncthreads();
-    const T* K = kc + ((size_t)b * KV + kvh) * cap * hd;
-    const T* V = vc + ((size_t)b * KV + kvh) * cap * hd;
-    const int pad = (int)pads[b], me = total - 1;
+    T* K = kc + ((size_t)b * KV + kvh) * cap * hd;
+    T* V = vc + ((size_t)b * KV + kvh) * cap * hd;
+    if (h % rep == 0) {
+        for (int d = threadIdx.x; d < hd; d += blockDim.x) {
+            K[(size_t)len * hd + d] = fromf<T>(kn[d]);
+            V[(size_t)len * hd + d] = fromf<T>(vn[d]);
+        }
+    }
+    const int pad = (int)pads[b], total = len + 1;
     float mx = -INFINITY;
     for (int t = threadIdx.x; t < total; t += blockDim.x) {
         float s = -INFINITY;
-        if (t >= pad || t == me) {
-            const T* kr = K + (size_t)t * hd;
+        if (t == len) {
             s = 0.f;
-            for (int d = 0; d < hd; ++d) s += qs[d] * tof(kr[d]);
+            for (int d = 0; d < hd; ++d) s += qs[d] * kn[d];
+        } else if (t >= pad) {
+            const T* k = K + (size_t)t * hd;
+            s = 0.f;
+            for (int d = 0; d < hd; ++d) s += qs[d] * tof(k[d]);
         }
         sc[t] = s;
         mx = fmaxf(mx, s);
@@ -110,10 +117,31 @@ __device__ void attn_decode(const float* q, const T* kc, const T* vc, const uint
     __syncthreads();
     const float inv = 1.f / sum;
     for (int d = threadIdx.x; d < hd; d += blockDim.x) {
-        float acc = 0.f;
-        for (int t = 0; t < total; ++t) acc += sc[t] * tof(V[(size_t)t * hd + d]);
+        float acc = sc[len] * vn[d];
+        for (int t = pad; t < len; ++t) acc += sc[t] * tof(V[(size_t)t * hd + d]);
         out[((size_t)b * H + h) * hd + d] = fromf<T>(acc * inv);
     }
+}
+
+// grid (rows), block 256: s = x + y; out[0, r] = s; out[1, r] = s / rms(s) * w.
+template <typename T>
+__device__ void add_rms(const T* x, const T* y, const T* w, T* out, int d, int rows, float eps) {
+    __shared__ float red[32];
+    const int r = blockIdx.x;
+    const T* xr = x + (size_t)r * d;
+    const T* yr = y + (size_t)r * d;
+    T* sr = out + (size_t)r * d;
+    T* nr = out + ((size_t)rows + r) * d;
+    float ss = 0.f;
+    for (int i = threadIdx.x; i < d; i += blockDim.x) {
+        const T v = fromf<T>(tof(xr[i]) + tof(yr[i]));
+        sr[i] = v;
+        const float f = tof(v);
+        ss += f * f;
+    }
+    ss = block_sum(ss, red);
+    const float inv = rsqrtf(ss / d + eps);
+    for (int i = threadIdx.x; i < d; i += blockDim.x) nr[i] = fromf<T>(tof(sr[i]) * inv * tof(w[i]));
 }
 
 // out[r, i] = silu(gu[r, i]) * gu[r, ff + i]; n = rows * ff threads in all.
@@ -127,15 +155,14 @@ __device__ void silu_mul(const T* gu, T* out, int ff, size_t n) {
 }
 
 #define PRECIS_KERNELS(T, S)                                                                              \
-    extern "C" __global__ void rope_store_##S(const T* qkv, const float* cos, const float* sin, float* q, \
-                                              T* kc, T* vc, int H, int KV, int hd, int cap, int len,     \
-                                              int neox, float scale) {                                   \
-        rope_store<T>(qkv, cos, sin, q, kc, vc, H, KV, hd, cap, len, neox, scale);                        \
+    extern "C" __global__ void attn_decode_##S(const T* qkv, const float* cos, const float* sin, T* kc,  \
+                                               T* vc, const uint32_t* pads, T* out, int H, int KV,       \
+                                               int hd, int cap, int len, int neox, float scale) {        \
+        attn_decode<T>(qkv, cos, sin, kc, vc, pads, out, H, KV, hd, cap, len, neox, scale);               \
     }                                                                                                     \
-    extern "C" __global__ void attn_decode_##S(const float* q, const T* kc, const T* vc,                 \
-                                               const uint32_t* pads, T* out, int H, int KV, int hd,      \
-                                               int cap, int total) {                                     \
-        attn_decode<T>(q, kc, vc, pads, out, H, KV, hd, cap, total);                                      \
+    extern "C" __global__ void add_rms_##S(const T* x, const T* y, const T* w, T* out, int d, int rows,  \
+                                           float eps) {                                                  \
+        add_rms<T>(x, y, w, out, d, rows, eps);                                                           \
     }                                                                                                     \
     extern "C" __global__ void silu_mul_##S(const T* gu, T* out, int ff, size_t n) {                     \
         silu_mul<T>(gu, out, ff, n);                                                                      \

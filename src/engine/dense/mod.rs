@@ -14,7 +14,7 @@ use super::arch::Config;
 use crate::error::{Error, Result};
 use candle_core::quantized::gguf_file::Content;
 use candle_core::{DType, Device, Tensor, D};
-use fused::{AttnDecode, SiluMul};
+use fused::{AddRmsNorm, AttnDecode, SiluMul};
 use candle_nn::ops::{rms_norm, softmax_last_dim};
 use candle_nn::rotary_emb::{rope, rope_i};
 use std::fs::File;
@@ -260,9 +260,20 @@ impl DenseModel {
         let scale = 1.0 / (hd as f64).sqrt();
 
         let ids = Tensor::from_vec(step.tokens.clone(), b * n, dev)?;
+        // The residual sum and its norm for the next block; one fused pass on CUDA.
+        let add_norm = |x: &Tensor, y: &Tensor, w: &Tensor| -> candle_core::Result<(Tensor, Tensor)> {
+            if fused {
+                let both = x.apply_op3_no_bwd(y, w, &AddRmsNorm { eps: eps as f32 })?;
+                Ok((both.get(0)?, both.get(1)?))
+            } else {
+                let sum = x.add(y)?;
+                let norm = rms_norm(&sum, w, eps as f32)?;
+                Ok((sum, norm))
+            }
+        };
         let mut x = self.embd.index_select(&ids, 0)?;
-        for (layer, cache) in self.layers.iter().zip(batch.caches.iter_mut()) {
-            let h = rms_norm(&x, &layer.attn_norm, eps as f32)?;
+        let mut h = rms_norm(&x, self.layers.first().map_or(&self.out_norm, |l| &l.attn_norm), eps as f32)?;
+        for (i, (layer, cache)) in self.layers.iter().zip(batch.caches.iter_mut()).enumerate() {
             let mut qkv = h.matmul(&layer.wqkv.t()?)?;
             if let Some(bias) = &layer.bqkv {
                 qkv = qkv.broadcast_add(bias)?;
@@ -297,19 +308,19 @@ impl DenseModel {
                 let o = softmax_last_dim(&att)?.matmul(&v)?;
                 o.reshape((b, nh, n, hd))?.transpose(1, 2)?.reshape((b * n, d))?
             };
-            x = x.add(&o.matmul(&layer.wo.t()?)?)?;
-            let h = rms_norm(&x, &layer.ffn_norm, eps as f32)?;
+            (x, h) = add_norm(&x, &o.matmul(&layer.wo.t()?)?, &layer.ffn_norm)?;
             let gu = h.matmul(&layer.wgu.t()?)?;
             let act = if fused {
                 gu.apply_op1_no_bwd(&SiluMul)?
             } else {
                 (gu.narrow(D::Minus1, 0, ff)?.silu()? * gu.narrow(D::Minus1, ff, ff)?)?
             };
-            x = x.add(&act.matmul(&layer.wd.t()?)?)?;
+            // After the last block, the norm is the output norm.
+            let next = self.layers.get(i + 1).map_or(&self.out_norm, |l| &l.attn_norm);
+            (x, h) = add_norm(&x, &act.matmul(&layer.wd.t()?)?, next)?;
         }
         batch.len = total;
-        let last = x.reshape((b, n, d))?.narrow(1, n - 1, 1)?.reshape((b, d))?;
-        let last = rms_norm(&last, &self.out_norm, eps as f32)?;
+        let last = h.reshape((b, n, d))?.narrow(1, n - 1, 1)?.reshape((b, d))?;
         last.matmul(&self.output.t()?)?.to_dtype(DType::F32)?.to_vec2::<f32>()
     }
 
