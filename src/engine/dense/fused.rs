@@ -4,6 +4,8 @@
 //! are what a small model's decode time is made of. Owns the kernels' launch code; the
 //! model decides when to use them (`mod.rs`).
 //!
+//! - [`Gemv`]: `x · wᵀ` for the few rows of a decode step (CPU and CUDA), one launch
+//!   where cuBLAS's general matmul costs more than the arithmetic at this size.
 //! - [`SiluMul`]: `silu(gate) * up` from the stacked gate/up projection (CPU and CUDA).
 //! - [`AddRmsNorm`]: the residual sum and its RMS norm, both out of one pass (CPU and CUDA).
 //! - [`AttnDecode`]: RoPE on q and k, the new k and v written into the KV cache, and
@@ -89,6 +91,71 @@ fn rows_dims(lx: &Layout, ly: &Layout, lw: &Layout) -> Result<(usize, usize)> {
     match (lx.dims(), ly.dims(), lw.dims()) {
         ([r, d], [r2, d2], [d3]) if r == r2 && d == d2 && d == d3 => Ok((*r, *d)),
         (a, b, c) => candle_core::bail!("add-rms-norm: shapes {a:?} {b:?} {c:?}"),
+    }
+}
+
+/// `(x [rows, k], w [n, k])` → `[rows, n]`, for up to [`Gemv::MAX_ROWS`] rows and `k` a
+/// multiple of 8 (checked by [`Gemv::fits`]).
+pub struct Gemv;
+
+impl Gemv {
+    pub const MAX_ROWS: usize = 16;
+
+    pub fn fits(rows: usize, k: usize) -> bool {
+        rows <= Self::MAX_ROWS && k.is_multiple_of(8)
+    }
+}
+
+impl candle_core::CustomOp2 for Gemv {
+    fn name(&self) -> &'static str {
+        "precis-gemv"
+    }
+
+    fn cpu_fwd(&self, x: &CpuStorage, lx: &Layout, w: &CpuStorage, lw: &Layout) -> Result<(CpuStorage, Shape)> {
+        let (rows, n, k) = gemv_dims(lx, lw)?;
+        let slice = |l: &Layout| l.contiguous_offsets().ok_or_else(|| candle_core::Error::Msg("gemv: not contiguous".into()));
+        let ((a1, a2), (b1, b2)) = (slice(lx)?, slice(lw)?);
+        fn run<T: candle_core::WithDType + num_traits::Float>(x: &[T], w: &[T], rows: usize, n: usize, k: usize) -> Vec<T> {
+            let mut y = Vec::with_capacity(rows * n);
+            for xr in x.chunks(k).take(rows) {
+                for wr in w.chunks(k).take(n) {
+                    let s: f32 = xr.iter().zip(wr).map(|(&a, &b)| a.to_f32().unwrap_or(0.0) * b.to_f32().unwrap_or(0.0)).sum();
+                    y.push(T::from(s).unwrap_or_else(T::zero));
+                }
+            }
+            y
+        }
+        let out = match (x, w) {
+            (CpuStorage::F32(x), CpuStorage::F32(w)) => CpuStorage::F32(run(&x[a1..a2], &w[b1..b2], rows, n, k)),
+            (CpuStorage::F16(x), CpuStorage::F16(w)) => CpuStorage::F16(run(&x[a1..a2], &w[b1..b2], rows, n, k)),
+            _ => candle_core::bail!("gemv: unsupported dtypes"),
+        };
+        Ok((out, Shape::from((rows, n))))
+    }
+
+    #[cfg(feature = "cuda")]
+    fn cuda_fwd(
+        &self,
+        x: &candle_core::CudaStorage,
+        lx: &Layout,
+        w: &candle_core::CudaStorage,
+        lw: &Layout,
+    ) -> Result<(candle_core::CudaStorage, Shape)> {
+        use candle_core::backend::BackendStorage;
+        let (rows, n, k) = gemv_dims(lx, lw)?;
+        let out = match x.dtype() {
+            candle_core::DType::F32 => cuda::gemv::<f32>(x, lx, w, lw, rows, n, k)?,
+            candle_core::DType::F16 => cuda::gemv::<half::f16>(x, lx, w, lw, rows, n, k)?,
+            t => candle_core::bail!("gemv: no CUDA kernel for {t:?}"),
+        };
+        Ok((out, Shape::from((rows, n))))
+    }
+}
+
+fn gemv_dims(lx: &Layout, lw: &Layout) -> Result<(usize, usize, usize)> {
+    match (lx.dims(), lw.dims()) {
+        ([rows, k], [n, k2]) if k == k2 && Gemv::fits(*rows, *k) => Ok((*rows, *n, *k)),
+        (a, b) => candle_core::bail!("gemv: shapes {a:?} × {b:?}ᵀ"),
     }
 }
 
@@ -288,6 +355,34 @@ mod cuda {
         Ok(CudaStorage::wrap_cuda_slice(out, dev))
     }
 
+    pub fn gemv<T: CudaDType + WithDType + DeviceRepr>(
+        x: &CudaStorage,
+        lx: &Layout,
+        w: &CudaStorage,
+        lw: &Layout,
+        rows: usize,
+        n: usize,
+        k: usize,
+    ) -> Result<CudaStorage> {
+        let dev = x.device.clone();
+        let (xs, ws) = (view::<T>(x, lx)?, view::<T>(w, lw)?);
+        // 16-byte loads: both start on a 16-byte boundary (k is a multiple of 8).
+        let size = std::mem::size_of::<T>();
+        if lx.start_offset() * size % 16 != 0 || lw.start_offset() * size % 16 != 0 {
+            candle_core::bail!("gemv: misaligned input");
+        }
+        let out = unsafe { dev.alloc::<T>(rows * n)? };
+        let func = dev.get_or_load_custom_func(&format!("gemv_{}", suffix::<T>()), MODULE, PTX)?;
+        let mut b = func.builder();
+        b.arg(&xs);
+        b.arg(&ws);
+        b.arg(&out);
+        builder_arg!(b, rows as i32, n as i32, k as i32);
+        let cfg = LaunchConfig { grid_dim: (n.div_ceil(8) as u32, 1, 1), block_dim: (256, 1, 1), shared_mem_bytes: 0 };
+        unsafe { b.launch(cfg) }.w()?;
+        Ok(CudaStorage::wrap_cuda_slice(out, dev))
+    }
+
     #[allow(clippy::too_many_arguments)]
     pub fn add_rms<T: CudaDType + WithDType + DeviceRepr>(
         x: &CudaStorage,
@@ -329,6 +424,17 @@ mod tests {
         let diff = (want - got).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
         assert!(diff < 1e-5, "max difference {diff}");
         assert!(Tensor::zeros((2, 3), candle_core::DType::F32, &Device::Cpu).unwrap().apply_op1_no_bwd(&SiluMul).is_err());
+    }
+
+    #[test]
+    fn gemv_equals_matmul() {
+        let dev = &Device::Cpu;
+        let (x, w) = (Tensor::randn(0f32, 1.0, (5, 24), dev).unwrap(), Tensor::randn(0f32, 1.0, (7, 24), dev).unwrap());
+        let want = x.matmul(&w.t().unwrap()).unwrap();
+        let got = x.apply_op2_no_bwd(&w, &Gemv).unwrap();
+        let diff = (want - got).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+        assert!(diff < 1e-4, "max difference {diff}");
+        assert!(!Gemv::fits(17, 24) && !Gemv::fits(4, 20));
     }
 
     #[test]

@@ -154,6 +154,56 @@ __device__ void silu_mul(const T* gu, T* out, int ff, size_t n) {
     out[k] = fromf<T>(g / (1.f + __expf(-g)) * u);
 }
 
+// Eight consecutive elements of a row as floats (one 16-byte load for half, two for float).
+__device__ __forceinline__ void load8(const __half* p, float* f) {
+    const uint4 u = *reinterpret_cast<const uint4*>(p);
+    const __half2* h = reinterpret_cast<const __half2*>(&u);
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+        const float2 v = __half22float2(h[i]);
+        f[2 * i] = v.x;
+        f[2 * i + 1] = v.y;
+    }
+}
+__device__ __forceinline__ void load8(const float* p, float* f) {
+    const float4 a = *reinterpret_cast<const float4*>(p), b = *reinterpret_cast<const float4*>(p + 4);
+    f[0] = a.x; f[1] = a.y; f[2] = a.z; f[3] = a.w;
+    f[4] = b.x; f[5] = b.y; f[6] = b.z; f[7] = b.w;
+}
+
+#define GEMV_MAX_ROWS 16
+// y[r, n] = sum_k x[r, k] * w[n, k] for rows <= GEMV_MAX_ROWS, k % 8 == 0. grid (n / 8),
+// block 256: one warp per output column, its lanes striding over k eight at a time.
+template <typename T>
+__device__ void gemv(const T* x, const T* w, T* y, int rows, int n, int k) {
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    const int col = blockIdx.x * 8 + warp;
+    if (col >= n) return;
+    float acc[GEMV_MAX_ROWS];
+#pragma unroll
+    for (int r = 0; r < GEMV_MAX_ROWS; ++r) acc[r] = 0.f;
+    const T* wr = w + (size_t)col * k;
+    for (int i = lane * 8; i < k; i += 256) {
+        float wf[8], xf[8];
+        load8(wr + i, wf);
+#pragma unroll
+        for (int r = 0; r < GEMV_MAX_ROWS; ++r) {
+            if (r < rows) {
+                load8(x + (size_t)r * k + i, xf);
+#pragma unroll
+                for (int j = 0; j < 8; ++j) acc[r] += wf[j] * xf[j];
+            }
+        }
+    }
+#pragma unroll
+    for (int r = 0; r < GEMV_MAX_ROWS; ++r) {
+        if (r < rows) {
+            const float v = warp_sum(acc[r]);
+            if (lane == 0) y[(size_t)r * n + col] = fromf<T>(v);
+        }
+    }
+}
+
 #define PRECIS_KERNELS(T, S)                                                                              \
     extern "C" __global__ void attn_decode_##S(const T* qkv, const float* cos, const float* sin, T* kc,  \
                                                T* vc, const uint32_t* pads, T* out, int H, int KV,       \
@@ -166,6 +216,9 @@ __device__ void silu_mul(const T* gu, T* out, int ff, size_t n) {
     }                                                                                                     \
     extern "C" __global__ void silu_mul_##S(const T* gu, T* out, int ff, size_t n) {                     \
         silu_mul<T>(gu, out, ff, n);                                                                      \
+    }                                                                                                     \
+    extern "C" __global__ void gemv_##S(const T* x, const T* w, T* y, int rows, int n, int k) {          \
+        gemv<T>(x, w, y, rows, n, k);                                                                     \
     }
 
 PRECIS_KERNELS(float, f32)

@@ -14,7 +14,7 @@ use super::arch::Config;
 use crate::error::{Error, Result};
 use candle_core::quantized::gguf_file::Content;
 use candle_core::{DType, Device, Tensor, D};
-use fused::{AddRmsNorm, AttnDecode, SiluMul};
+use fused::{AddRmsNorm, AttnDecode, Gemv, SiluMul};
 use candle_nn::ops::{rms_norm, softmax_last_dim};
 use candle_nn::rotary_emb::{rope, rope_i};
 use std::fs::File;
@@ -271,10 +271,19 @@ impl DenseModel {
                 Ok((sum, norm))
             }
         };
+        // x · wᵀ: precis's kernel for a decode step's few rows on CUDA, else candle's matmul.
+        let linear = |x: &Tensor, w: &Tensor| -> candle_core::Result<Tensor> {
+            let (rows, k) = x.dims2()?;
+            if fused && Gemv::fits(rows, k) {
+                x.apply_op2_no_bwd(w, &Gemv)
+            } else {
+                x.matmul(&w.t()?)
+            }
+        };
         let mut x = self.embd.index_select(&ids, 0)?;
         let mut h = rms_norm(&x, self.layers.first().map_or(&self.out_norm, |l| &l.attn_norm), eps as f32)?;
         for (i, (layer, cache)) in self.layers.iter().zip(batch.caches.iter_mut()).enumerate() {
-            let mut qkv = h.matmul(&layer.wqkv.t()?)?;
+            let mut qkv = linear(&h, &layer.wqkv)?;
             if let Some(bias) = &layer.bqkv {
                 qkv = qkv.broadcast_add(bias)?;
             }
@@ -308,8 +317,8 @@ impl DenseModel {
                 let o = softmax_last_dim(&att)?.matmul(&v)?;
                 o.reshape((b, nh, n, hd))?.transpose(1, 2)?.reshape((b * n, d))?
             };
-            (x, h) = add_norm(&x, &o.matmul(&layer.wo.t()?)?, &layer.ffn_norm)?;
-            let gu = h.matmul(&layer.wgu.t()?)?;
+            (x, h) = add_norm(&x, &linear(&o, &layer.wo)?, &layer.ffn_norm)?;
+            let gu = linear(&h, &layer.wgu)?;
             let act = if fused {
                 gu.apply_op1_no_bwd(&SiluMul)?
             } else {
@@ -317,11 +326,11 @@ impl DenseModel {
             };
             // After the last block, the norm is the output norm.
             let next = self.layers.get(i + 1).map_or(&self.out_norm, |l| &l.attn_norm);
-            (x, h) = add_norm(&x, &act.matmul(&layer.wd.t()?)?, next)?;
+            (x, h) = add_norm(&x, &linear(&act, &layer.wd)?, next)?;
         }
         batch.len = total;
         let last = h.reshape((b, n, d))?.narrow(1, n - 1, 1)?.reshape((b, d))?;
-        last.matmul(&self.output.t()?)?.to_dtype(DType::F32)?.to_vec2::<f32>()
+        linear(&last, &self.output)?.to_dtype(DType::F32)?.to_vec2::<f32>()
     }
 
     fn err(&self, e: candle_core::Error) -> Error {
