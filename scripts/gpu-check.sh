@@ -8,7 +8,7 @@
 # 1. Greedy parity: the first 16 tokens on the GPU (each backend) against the CPU's
 #    backends, on a chat prompt and on llama.cpp's reference prompt (and its ids).
 # 2. `precis bench` on cuda: pp512, tg128 at batch 1, 8 and 32, and sum@ARTICLE; the
-#    same with the fused kernels off, in f32, and on candle's quantised backend.
+#    same with the fused kernels off, in f16, and on candle's quantised backend.
 # 3. The whole summary of ARTICLE, process wall time, model load included, three times.
 # Everything lands in OUTDIR (and OUTDIR.tgz); the last lines printed are the results.
 set -uo pipefail
@@ -37,7 +37,7 @@ for p in chat raw; do
     run_gen $p-cpu-candle --device cpu --backend candle "${args[@]}"
     run_gen $p-cuda-dense --device cuda "${args[@]}"
     PRECIS_DENSE_FUSED=0 run_gen $p-cuda-dense-unfused --device cuda "${args[@]}"
-    PRECIS_DENSE_DTYPE=f32 run_gen $p-cuda-dense-f32 --device cuda "${args[@]}"
+    PRECIS_DENSE_DTYPE=f16 run_gen $p-cuda-dense-f16 --device cuda "${args[@]}"
     run_gen $p-cuda-candle --device cuda --backend candle "${args[@]}"
 done
 python3 - "$out" "$reference" <<'PY'
@@ -54,7 +54,7 @@ for p in ["chat", "raw"]:
     if p == "raw":
         refs["llama.cpp"] = llama
     print(f"-- prompt {p}: " + "; ".join(f"{k} {v}" for k, v in refs.items()))
-    for name in ["cuda-dense", "cuda-dense-unfused", "cuda-dense-f32", "cuda-candle"]:
+    for name in ["cuda-dense", "cuda-dense-unfused", "cuda-dense-f16", "cuda-candle"]:
         got = ids(f"{p}-{name}")
         same = [k for k, v in refs.items() if v == got]
         print(f"{name:20} equals: {', '.join(same) or 'NONE'}  {got}")
@@ -69,7 +69,7 @@ bench() { # name, then precis flags
 }
 bench dense -p 512 -n 128 -b 1,8,32 -r 5 --sum "$article"
 PRECIS_DENSE_FUSED=0 bench dense-unfused -p 512 -n 128 -b 1,8 -r 5 --sum "$article"
-PRECIS_DENSE_DTYPE=f32 bench dense-f32 -p 512 -n 128 -b 1,32 -r 3
+PRECIS_DENSE_DTYPE=f16 bench dense-f16 -p 512 -n 128 -b 1,8,32 -r 5 --sum "$article"
 bench candle --backend candle -p 512 -n 128 -r 3
 
 echo "== 3. whole summary, process wall time"

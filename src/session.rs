@@ -34,17 +34,32 @@ pub fn open(cfg: &RunConfig) -> Result<(Box<dyn Engine>, ModelRef)> {
         return Ok((Box::new(FakeEngine::default()), r));
     };
     let mut opts = LoadOptions { device: cfg.device, threads: cfg.threads, backend: cfg.backend, ..Default::default() };
-    let model_ref = match &cfg.model {
+    let card_ref = match &cfg.model {
         ModelSpec::Card(c) => {
             opts.eog_tokens = c.eog_tokens.clone();
             opts.expect_arch = Some(c.architecture.clone());
-            ModelRef { id: c.id.clone(), file_sha256: c.file.sha256.clone(), revision: c.file.revision.clone() }
+            Some(ModelRef { id: c.id.clone(), file_sha256: c.file.sha256.clone(), revision: c.file.revision.clone() })
         }
-        _ => ModelRef { id: cfg.model.id(), file_sha256: hub::sha256_file(&path)?, revision: "local".into() },
+        _ => None,
     };
     if let Some(w) = crate::engine::device::cpu_warning() {
         tracing::warn!("{w}");
     }
-    let engine = GgufEngine::load(&path, &opts)?;
-    Ok((Box::new(engine), model_ref))
+    // A local file's sha256 (for the summary's provenance) is read beside the load.
+    let (engine, model_ref) = std::thread::scope(|s| {
+        let sha = card_ref.is_none().then(|| s.spawn(|| hub::sha256_file(&path)));
+        let engine = GgufEngine::load(&path, &opts);
+        let model_ref = match card_ref {
+            Some(r) => Ok(r),
+            None => {
+                let sha = match sha {
+                    Some(h) => h.join().unwrap_or_else(|_| Err(crate::error::Error::Engine("sha256 thread panicked".into()))),
+                    None => hub::sha256_file(&path),
+                };
+                sha.map(|sha| ModelRef { id: cfg.model.id(), file_sha256: sha, revision: "local".into() })
+            }
+        };
+        (engine, model_ref)
+    });
+    Ok((Box::new(engine?), model_ref?))
 }

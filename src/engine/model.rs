@@ -231,12 +231,13 @@ impl Forward for NativeForward {
     }
 }
 
-/// The float type of the dense model's weights and activations: f32 on the CPU, f16 on
-/// CUDA; `PRECIS_DENSE_DTYPE=f32|f16|bf16` overrides.
-fn dense_dtype(dev: &Device) -> Result<candle_core::DType> {
+/// The float type of the dense model's weights and activations: f32 (on an H100, f32
+/// decoded faster than f16 at batch 1 and 32, and matches the CPU's arithmetic; f16 halves
+/// the memory and prefills faster); `PRECIS_DENSE_DTYPE=f32|f16|bf16` overrides.
+fn dense_dtype(_dev: &Device) -> Result<candle_core::DType> {
     use candle_core::DType;
     match std::env::var("PRECIS_DENSE_DTYPE").ok().as_deref() {
-        None | Some("") => Ok(if dev.is_cpu() { DType::F32 } else { DType::F16 }),
+        None | Some("") => Ok(DType::F32),
         Some("f32") => Ok(DType::F32),
         Some("f16") => Ok(DType::F16),
         Some("bf16") => Ok(DType::BF16),
