@@ -2,9 +2,8 @@
 //! checked, for every backend that builds its own transformer (`cpu/` and `dense.rs`).
 //! Reads metadata only; never tensor data.
 
+use super::gguf::{GgufInfo, Value};
 use crate::error::{Error, Result};
-use candle_core::quantized::gguf_file::Content;
-use std::path::Path;
 
 /// Hyper-parameters read from GGUF metadata.
 #[derive(Debug, Clone)]
@@ -25,45 +24,36 @@ pub struct Config {
 }
 
 impl Config {
-    /// Reads and checks the hyper-parameters; `path` names the file in errors.
-    pub fn from_gguf(content: &Content, path: &Path) -> Result<Config> {
-        let err = |msg: String| Error::model(path, msg);
-        let meta_u32 = |key: &str| -> Result<usize> {
-            let v = content.metadata.get(key).ok_or_else(|| err(format!("missing metadata {key}")))?;
-            match v.to_u32() {
-                Ok(x) => Ok(x as usize),
-                Err(_) => v.to_u64().map(|x| x as usize).map_err(|_| err(format!("metadata {key} is not an integer"))),
-            }
-        };
-        let meta_f32 = |key: &str| content.metadata.get(key).and_then(|v| v.to_f32().ok());
-        let arch = content
-            .metadata
-            .get("general.architecture")
-            .and_then(|v| v.to_string().ok().cloned())
-            .ok_or_else(|| err("missing general.architecture".into()))?;
+    /// Reads and checks the hyper-parameters of a checked GGUF file.
+    pub fn from_gguf(info: &GgufInfo) -> Result<Config> {
+        let err = |msg: String| Error::model(&info.path, msg);
+        let int = |key: &str| -> Option<usize> { info.get(key).and_then(Value::as_u64).map(|v| v as usize) };
+        let need = |key: &str| int(key).ok_or_else(|| err(format!("missing or non-integer metadata {key}")));
+        let float = |key: &str| info.get(key).and_then(Value::as_f64).map(|v| v as f32);
+        let arch = info.architecture()?.to_string();
         if arch != "llama" && arch != "qwen2" {
             return Err(err(format!("unsupported architecture {arch} (precis runs llama and qwen2)")));
         }
-        let n_embd = meta_u32(&format!("{arch}.embedding_length"))?;
-        let n_head = meta_u32(&format!("{arch}.attention.head_count"))?;
-        let n_kv_head = meta_u32(&format!("{arch}.attention.head_count_kv")).unwrap_or(n_head);
-        let embd = content.tensor_infos.get("token_embd.weight").ok_or_else(|| err("missing tensor token_embd.weight".into()))?;
-        let vocab = embd.shape.dims().first().copied().unwrap_or(0);
+        let n_embd = need(&format!("{arch}.embedding_length"))?;
+        let n_head = need(&format!("{arch}.attention.head_count"))?;
+        let n_kv_head = int(&format!("{arch}.attention.head_count_kv")).unwrap_or(n_head);
+        let embd = info.tensor("token_embd.weight").ok_or_else(|| err("missing tensor token_embd.weight".into()))?;
+        let vocab = embd.shape().first().copied().unwrap_or(0);
         if n_head == 0 || n_kv_head == 0 || !n_head.is_multiple_of(n_kv_head) || !n_embd.is_multiple_of(n_head) {
             return Err(err(format!("unsupported head layout {n_head}/{n_kv_head} for width {n_embd}")));
         }
         let cfg = Config {
-            n_layer: meta_u32(&format!("{arch}.block_count"))?,
+            n_layer: need(&format!("{arch}.block_count"))?,
             n_embd,
             n_head,
             n_kv_head,
             head_dim: n_embd / n_head,
-            n_ff: meta_u32(&format!("{arch}.feed_forward_length"))?,
+            n_ff: need(&format!("{arch}.feed_forward_length"))?,
             vocab,
-            ctx: meta_u32(&format!("{arch}.context_length")).unwrap_or(4096),
-            rope_base: meta_f32(&format!("{arch}.rope.freq_base")).unwrap_or(10_000.0),
+            ctx: int(&format!("{arch}.context_length")).unwrap_or(4096),
+            rope_base: float(&format!("{arch}.rope.freq_base")).unwrap_or(10_000.0),
             rope_neox: arch == "qwen2",
-            eps: meta_f32(&format!("{arch}.attention.layer_norm_rms_epsilon")).unwrap_or(1e-5),
+            eps: float(&format!("{arch}.attention.layer_norm_rms_epsilon")).unwrap_or(1e-5),
             arch,
         };
         if !cfg.head_dim.is_multiple_of(2) || cfg.vocab == 0 || cfg.ctx == 0 {

@@ -63,6 +63,18 @@ impl TensorEntry {
     pub fn n_elements(&self) -> u64 {
         self.dims.iter().product()
     }
+
+    /// Dimensions outermost first (rows, then columns), as candle and precis index them;
+    /// the file lists them innermost first.
+    pub fn shape(&self) -> Vec<usize> {
+        self.dims.iter().rev().map(|&d| d as usize).collect()
+    }
+
+    /// Bytes of its data (checked against the file size when the table was read).
+    pub fn n_bytes(&self) -> u64 {
+        let (_, blk, bytes) = ggml_type(self.ggml_type).unwrap_or(("?", 1, 0));
+        self.n_elements() / blk * bytes
+    }
 }
 
 /// Header facts of a checked GGUF file.
@@ -295,11 +307,38 @@ impl GgufInfo {
         counts.into_iter().max_by_key(|(_, n)| *n).map(|(k, _)| k).unwrap_or("?")
     }
 
+    pub fn tensor(&self, name: &str) -> Option<&TensorEntry> {
+        self.tensors.iter().find(|t| t.name == name)
+    }
+
+    /// Reads the data of tensor `t` from `file` (this GGUF, opened with [`GgufInfo::open`])
+    /// without moving a shared cursor, so that tensors can load in parallel.
+    pub fn read_tensor(&self, file: &std::fs::File, t: &TensorEntry) -> Result<Vec<u8>> {
+        let mut buf = vec![0u8; t.n_bytes() as usize];
+        read_at(file, &mut buf, self.data_offset + t.offset)
+            .map_err(|e| Error::model(&self.path, format!("tensor {}: {e}", t.name)))?;
+        Ok(buf)
+    }
+
     /// Opens the file positioned at its start, for candle's own reader.
     pub fn open(&self) -> Result<std::fs::File> {
         let mut f = std::fs::File::open(&self.path).map_err(|e| Error::io(&self.path, e))?;
         f.seek(SeekFrom::Start(0)).map_err(|e| Error::io(&self.path, e))?;
         Ok(f)
+    }
+}
+
+fn read_at(file: &std::fs::File, buf: &mut [u8], off: u64) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileExt;
+        file.read_exact_at(buf, off)
+    }
+    #[cfg(not(unix))]
+    {
+        let mut f = file.try_clone()?;
+        f.seek(SeekFrom::Start(off))?;
+        f.read_exact(buf)
     }
 }
 

@@ -180,13 +180,13 @@ fn load_backend(
         (Backend::Native, false) => {
             Err(Error::Usage("--backend native runs on the CPU only; use --device cpu or --backend candle".into()))
         }
-        (Backend::Native, true) => Ok((Box::new(NativeForward(CpuModel::load(&gguf.path, opts.threads)?)), "native")),
+        (Backend::Native, true) => Ok((Box::new(NativeForward(CpuModel::from_gguf(gguf, opts.threads)?)), "native")),
         (Backend::Dense, _) | (Backend::Auto, false) => {
             device::init_threads(opts.threads);
             let dtype = dense_dtype(dev)?;
-            Ok((Box::new(DenseForward(DenseModel::load(&gguf.path, dev, dtype)?)), "dense"))
+            Ok((Box::new(DenseForward(DenseModel::load(gguf, dev, dtype)?)), "dense"))
         }
-        (Backend::Auto, true) => match CpuModel::load(&gguf.path, opts.threads) {
+        (Backend::Auto, true) => match CpuModel::from_gguf(gguf, opts.threads) {
             Ok(m) => Ok((Box::new(NativeForward(m)), "native")),
             Err(e) => {
                 tracing::warn!("precis's CPU path cannot run this file ({e}); using candle");
@@ -231,13 +231,13 @@ impl Forward for NativeForward {
     }
 }
 
-/// The float type of the dense model's weights and activations: f32 (on an H100, f32
-/// decoded faster than f16 at batch 1 and 32, and matches the CPU's arithmetic; f16 halves
-/// the memory and prefills faster); `PRECIS_DENSE_DTYPE=f32|f16|bf16` overrides.
-fn dense_dtype(_dev: &Device) -> Result<candle_core::DType> {
+/// The float type of the dense model's weights and activations: f32 on the CPU, f16 on
+/// CUDA (half the memory, faster prefill; decode speed was the same as f32's within the
+/// noise of the H100 runs, see BENCHMARKS.md); `PRECIS_DENSE_DTYPE=f32|f16|bf16` overrides.
+fn dense_dtype(dev: &Device) -> Result<candle_core::DType> {
     use candle_core::DType;
     match std::env::var("PRECIS_DENSE_DTYPE").ok().as_deref() {
-        None | Some("") => Ok(DType::F32),
+        None | Some("") => Ok(if dev.is_cpu() { DType::F32 } else { DType::F16 }),
         Some("f32") => Ok(DType::F32),
         Some("f16") => Ok(DType::F16),
         Some("bf16") => Ok(DType::BF16),

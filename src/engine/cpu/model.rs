@@ -7,12 +7,11 @@ use super::pool::Pool;
 use super::quant::GgmlType;
 use super::repack::PackedMatrix;
 use crate::engine::arch::Config;
+use crate::engine::gguf::GgufInfo;
 use crate::error::{Error, Result};
-use candle_core::quantized::gguf_file::{Content, TensorInfo};
-use candle_core::quantized::GgmlDType;
+use rayon::prelude::*;
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 pub(super) struct Layer {
     pub attn_norm: Vec<f32>,
@@ -65,50 +64,43 @@ pub struct CpuModel {
     pub(super) scratch: Scratch,
 }
 
-struct Loader {
-    path: PathBuf,
+/// Reads tensors of a checked GGUF file for repacking, from any thread.
+struct Loader<'a> {
+    info: &'a GgufInfo,
     file: File,
-    content: Content,
 }
 
-impl Loader {
+impl Loader<'_> {
     fn err(&self, msg: impl Into<String>) -> Error {
-        Error::model(&self.path, msg)
+        Error::model(&self.info.path, msg)
     }
 
-    fn info(&self, name: &str) -> Result<&TensorInfo> {
-        self.content.tensor_infos.get(name).ok_or_else(|| self.err(format!("missing tensor {name}")))
+    fn has(&self, name: &str) -> bool {
+        self.info.tensor(name).is_some()
     }
 
-    fn raw(&mut self, name: &str) -> Result<(GgmlType, Vec<usize>, Vec<u8>)> {
-        let info = self.info(name)?;
-        let ty = match info.ggml_dtype {
-            GgmlDType::F32 => GgmlType::F32,
-            GgmlDType::F16 => GgmlType::F16,
-            GgmlDType::Q4_0 => GgmlType::Q4_0,
-            GgmlDType::Q4_1 => GgmlType::Q4_1,
-            GgmlDType::Q5_0 => GgmlType::Q5_0,
-            GgmlDType::Q8_0 => GgmlType::Q8_0,
-            GgmlDType::Q4K => GgmlType::Q4K,
-            GgmlDType::Q6K => GgmlType::Q6K,
-            other => return Err(self.err(format!("tensor {name}: unsupported type {other:?}"))),
+    fn raw(&self, name: &str) -> Result<(GgmlType, Vec<usize>, Vec<u8>)> {
+        let t = self.info.tensor(name).ok_or_else(|| self.err(format!("missing tensor {name}")))?;
+        let ty = match t.ggml_type {
+            0 => GgmlType::F32,
+            1 => GgmlType::F16,
+            2 => GgmlType::Q4_0,
+            3 => GgmlType::Q4_1,
+            6 => GgmlType::Q5_0,
+            8 => GgmlType::Q8_0,
+            12 => GgmlType::Q4K,
+            14 => GgmlType::Q6K,
+            other => return Err(self.err(format!("tensor {name}: unsupported type {other}"))),
         };
-        let dims = info.shape.dims().to_vec();
+        let dims = t.shape();
         let elems: usize = dims.iter().product();
         if !elems.is_multiple_of(ty.block_elems()) {
             return Err(self.err(format!("tensor {name}: {elems} elements do not fill {ty:?} blocks")));
         }
-        let bytes = elems / ty.block_elems() * ty.block_bytes();
-        let off = self.content.tensor_data_offset + info.offset;
-        let mut buf = vec![0u8; bytes];
-        self.file
-            .seek(SeekFrom::Start(off))
-            .and_then(|_| self.file.read_exact(&mut buf))
-            .map_err(|e| self.err(format!("tensor {name}: {e}")))?;
-        Ok((ty, dims, buf))
+        Ok((ty, dims, self.info.read_tensor(&self.file, t)?))
     }
 
-    fn vector(&mut self, name: &str, len: usize) -> Result<Vec<f32>> {
+    fn vector(&self, name: &str, len: usize) -> Result<Vec<f32>> {
         let (ty, dims, raw) = self.raw(name)?;
         let n: usize = dims.iter().product();
         if n != len || !matches!(ty, GgmlType::F32 | GgmlType::F16) {
@@ -119,7 +111,7 @@ impl Loader {
         Ok(v)
     }
 
-    fn matrix(&mut self, name: &str, n: usize, k: usize) -> Result<PackedMatrix> {
+    fn matrix(&self, name: &str, n: usize, k: usize) -> Result<PackedMatrix> {
         let (ty, dims, raw) = self.raw(name)?;
         if dims != [n, k] {
             return Err(self.err(format!("tensor {name}: shape {dims:?}, expected [{n}, {k}]")));
@@ -129,30 +121,27 @@ impl Loader {
 }
 
 impl CpuModel {
-    /// Load a llama or qwen2 GGUF file; `threads` = 0 means one per physical core.
+    /// Loads a llama or qwen2 GGUF file; `threads` = 0 means one per physical core.
     pub fn load(path: &Path, threads: usize) -> Result<Self> {
-        let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
-        let content = Content::read(&mut file).map_err(|e| Error::model(path, format!("not a GGUF file: {e}")))?;
-        let mut l = Loader { path: path.to_path_buf(), file, content };
-        let cfg = Config::from_gguf(&l.content, path)?;
+        Self::from_gguf(&GgufInfo::read(path)?, threads)
+    }
+
+    /// Loads the weights of a GGUF file whose header is already read and checked.
+    pub fn from_gguf(info: &GgufInfo, threads: usize) -> Result<Self> {
+        let l = Loader { info, file: info.open()? };
+        let cfg = Config::from_gguf(info)?;
         let (d, kvd, ff) = (cfg.n_embd, cfg.n_kv_head * cfg.head_dim, cfg.n_ff);
-        let embd = l.matrix("token_embd.weight", cfg.vocab, d)?;
-        let output = if l.content.tensor_infos.contains_key("output.weight") {
-            Some(l.matrix("output.weight", cfg.vocab, d)?)
-        } else {
-            None
-        };
-        let out_norm = l.vector("output_norm.weight", d)?;
-        let mut layers = Vec::with_capacity(cfg.n_layer);
-        for i in 0..cfg.n_layer {
+        let l = &l;
+        // Repacking is most of the load: layers in parallel, beside the embeddings.
+        let layer = |i: usize| -> Result<Layer> {
             let p = |s: &str| format!("blk.{i}.{s}");
             let mut qkv_bias = Vec::new();
-            if l.content.tensor_infos.contains_key(&p("attn_q.bias")) {
+            if l.has(&p("attn_q.bias")) {
                 qkv_bias.extend(l.vector(&p("attn_q.bias"), d)?);
                 qkv_bias.extend(l.vector(&p("attn_k.bias"), kvd)?);
                 qkv_bias.extend(l.vector(&p("attn_v.bias"), kvd)?);
             }
-            layers.push(Layer {
+            Ok(Layer {
                 attn_norm: l.vector(&p("attn_norm.weight"), d)?,
                 wq: l.matrix(&p("attn_q.weight"), d, d)?,
                 wk: l.matrix(&p("attn_k.weight"), kvd, d)?,
@@ -163,8 +152,20 @@ impl CpuModel {
                 wg: l.matrix(&p("ffn_gate.weight"), ff, d)?,
                 wu: l.matrix(&p("ffn_up.weight"), ff, d)?,
                 wd: l.matrix(&p("ffn_down.weight"), d, ff)?,
-            });
-        }
+            })
+        };
+        let head = || -> Result<_> {
+            let embd = l.matrix("token_embd.weight", cfg.vocab, d)?;
+            let output = if l.has("output.weight") {
+                Some(l.matrix("output.weight", cfg.vocab, d)?)
+            } else {
+                None
+            };
+            Ok((embd, output, l.vector("output_norm.weight", d)?))
+        };
+        let (head, layers) =
+            rayon::join(head, || (0..cfg.n_layer).into_par_iter().map(layer).collect::<Result<Vec<_>>>());
+        let ((embd, output, out_norm), layers) = (head?, layers?);
         let (cos, sin) = cfg.rope_tables();
         let threads = if threads == 0 { num_cpus::get_physical().max(1) } else { threads };
         Ok(CpuModel {

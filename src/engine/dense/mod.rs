@@ -11,14 +11,16 @@
 mod fused;
 
 use super::arch::Config;
+use super::gguf::GgufInfo;
 use crate::error::{Error, Result};
-use candle_core::quantized::gguf_file::Content;
+use candle_core::quantized::ggml_file::qtensor_from_ggml;
+use candle_core::quantized::GgmlDType;
 use candle_core::{DType, Device, Tensor, D};
 use fused::{AddRmsNorm, AttnDecode, Gemv, SiluMul};
 use candle_nn::ops::{rms_norm, softmax_last_dim};
 use candle_nn::rotary_emb::{rope, rope_i};
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Positions the KV cache grows by.
 const CACHE_STEP: usize = 256;
@@ -89,15 +91,16 @@ pub struct DenseModel {
 }
 
 impl DenseModel {
-    /// Loads a llama or qwen2 GGUF file onto `device`, dequantising every weight to `dtype`.
-    pub fn load(path: &Path, device: &Device, dtype: DType) -> Result<Self> {
-        let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
-        let content = Content::read(&mut file).map_err(|e| Error::model(path, format!("not a GGUF file: {e}")))?;
-        let cfg = Config::from_gguf(&content, path)?;
-        let mut w = Weights { content: &content, file: &mut file, device, dtype, path };
+    /// Loads the weights of a checked llama or qwen2 GGUF file onto `device`, dequantising
+    /// every weight to `dtype`.
+    pub fn load(info: &GgufInfo, device: &Device, dtype: DType) -> Result<Self> {
+        let cfg = Config::from_gguf(info)?;
+        let path = info.path.as_path();
+        let w = Weights { info, file: info.open()?, device, dtype };
+        let has = |name: &str| info.tensor(name).is_some();
         let (d, kvd, ff) = (cfg.n_embd, cfg.kv_dim(), cfg.n_ff);
         let embd = w.get("token_embd.weight", &[cfg.vocab, d])?;
-        let output = if content.tensor_infos.contains_key("output.weight") {
+        let output = if has("output.weight") {
             w.get("output.weight", &[cfg.vocab, d])?
         } else {
             embd.clone()
@@ -106,7 +109,7 @@ impl DenseModel {
         let mut layers = Vec::with_capacity(cfg.n_layer);
         for i in 0..cfg.n_layer {
             let p = |s: &str| format!("blk.{i}.{s}");
-            let bqkv = if content.tensor_infos.contains_key(&p("attn_q.bias")) {
+            let bqkv = if has(&p("attn_q.bias")) {
                 let parts = [w.get(&p("attn_q.bias"), &[d])?, w.get(&p("attn_k.bias"), &[kvd])?, w.get(&p("attn_v.bias"), &[kvd])?];
                 Some(w.cat(&parts)?)
             } else {
@@ -347,28 +350,51 @@ struct Step {
 
 /// Reads tensors from the file, checks their shapes, and dequantises them on the device.
 struct Weights<'a> {
-    content: &'a Content,
-    file: &'a mut File,
+    info: &'a GgufInfo,
+    file: File,
     device: &'a Device,
     dtype: DType,
-    path: &'a Path,
 }
 
 impl Weights<'_> {
     fn err(&self, e: impl std::fmt::Display) -> Error {
-        Error::model(self.path, super::device::first_line(&e.to_string()))
+        Error::model(&self.info.path, super::device::first_line(&e.to_string()))
     }
 
-    fn get(&mut self, name: &str, dims: &[usize]) -> Result<Tensor> {
-        let info = self.content.tensor_infos.get(name).ok_or_else(|| self.err(format!("missing tensor {name}")))?;
-        if info.shape.dims() != dims {
-            return Err(self.err(format!("tensor {name}: shape {:?}, expected {dims:?}", info.shape.dims())));
+    fn get(&self, name: &str, dims: &[usize]) -> Result<Tensor> {
+        let t = self.info.tensor(name).ok_or_else(|| self.err(format!("missing tensor {name}")))?;
+        if t.shape() != dims {
+            return Err(self.err(format!("tensor {name}: shape {:?}, expected {dims:?}", t.shape())));
         }
-        let q = self.content.tensor(self.file, name, self.device).map_err(|e| self.err(format!("tensor {name}: {e}")))?;
-        q.dequantize(self.device).and_then(|t| t.to_dtype(self.dtype)).map_err(|e| self.err(format!("tensor {name}: {e}")))
+        let ty = ggml_dtype(t.ggml_type).ok_or_else(|| self.err(format!("tensor {name}: unsupported type {}", t.ggml_type)))?;
+        let raw = self.info.read_tensor(&self.file, t)?;
+        qtensor_from_ggml(ty, &raw, t.shape(), self.device)
+            .and_then(|q| q.dequantize(self.device))
+            .and_then(|t| t.to_dtype(self.dtype))
+            .map_err(|e| self.err(format!("tensor {name}: {e}")))
     }
 
     fn cat(&self, parts: &[Tensor]) -> Result<Tensor> {
         Tensor::cat(parts, 0).map_err(|e| self.err(e))
     }
+}
+
+/// candle's type for a ggml type id.
+fn ggml_dtype(id: u32) -> Option<GgmlDType> {
+    Some(match id {
+        0 => GgmlDType::F32,
+        1 => GgmlDType::F16,
+        2 => GgmlDType::Q4_0,
+        3 => GgmlDType::Q4_1,
+        6 => GgmlDType::Q5_0,
+        7 => GgmlDType::Q5_1,
+        8 => GgmlDType::Q8_0,
+        10 => GgmlDType::Q2K,
+        11 => GgmlDType::Q3K,
+        12 => GgmlDType::Q4K,
+        13 => GgmlDType::Q5K,
+        14 => GgmlDType::Q6K,
+        30 => GgmlDType::BF16,
+        _ => return None,
+    })
 }
