@@ -147,7 +147,12 @@ impl Calls<'_> {
         let mut out = Vec::with_capacity(gens.len());
         for (g, (chat, _)) in gens.iter().zip(chats) {
             tracing::debug!(prompt_tokens = g.prompt_tokens, stop = ?g.stop, "reply: {:?}", g.text);
-            tracing::trace!(prefill_s = g.prefill.as_secs_f64(), decode_s = g.decode.as_secs_f64(), tokens = g.tokens.len(), "timing");
+            tracing::trace!(
+                prefill_s = g.prefill.as_secs_f64(),
+                decode_s = g.decode.as_secs_f64(),
+                tokens = g.tokens.len(),
+                "timing"
+            );
             self.stats.model_calls += 1;
             self.stats.prompt_tokens += g.prompt_tokens;
             self.stats.generated_tokens += g.tokens.len();

@@ -53,7 +53,9 @@ pub fn open(cfg: &RunConfig) -> Result<(Box<dyn Engine>, ModelRef)> {
             Some(r) => Ok(r),
             None => {
                 let sha = match sha {
-                    Some(h) => h.join().unwrap_or_else(|_| Err(crate::error::Error::Engine("sha256 thread panicked".into()))),
+                    Some(h) => {
+                        h.join().unwrap_or_else(|_| Err(crate::error::Error::Engine("sha256 thread panicked".into())))
+                    }
                     None => hub::sha256_file(&path),
                 };
                 sha.map(|sha| ModelRef { id: cfg.model.id(), file_sha256: sha, revision: "local".into() })

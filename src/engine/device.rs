@@ -59,9 +59,11 @@ pub fn resolve(choice: DeviceChoice) -> Result<(candle_core::Device, String)> {
                     msg: "this precis was built without CUDA; rebuild with `cargo build --release --features cuda` (see README, GPU)".into(),
                 });
             }
-            candle_core::Device::new_cuda(n).map(|d| (single_stream(d), format!("cuda:{n}"))).map_err(|e| Error::Device {
-                device: choice.to_string(),
-                msg: format!("no usable CUDA device: {}", first_line(&e.to_string())),
+            candle_core::Device::new_cuda(n).map(|d| (single_stream(d), format!("cuda:{n}"))).map_err(|e| {
+                Error::Device {
+                    device: choice.to_string(),
+                    msg: format!("no usable CUDA device: {}", first_line(&e.to_string())),
+                }
             })
         }
     }

@@ -264,8 +264,11 @@ pub fn generate_batch(
         while next.iter().any(Option::is_some) {
             let live: Vec<usize> = (0..group.len()).filter(|&i| next[i].is_some()).collect();
             let toks: Vec<[u32; 1]> = live.iter().map(|&i| [next[i].unwrap_or(0)]).collect();
-            let inputs: Vec<(usize, &[u32], usize)> =
-                live.iter().zip(&toks).map(|(&i, t)| (i, &t[..], group[i].prompt.len() + seqs[i].out.len() - 1)).collect();
+            let inputs: Vec<(usize, &[u32], usize)> = live
+                .iter()
+                .zip(&toks)
+                .map(|(&i, t)| (i, &t[..], group[i].prompt.len() + seqs[i].out.len() - 1))
+                .collect();
             logits = model.forward_batch(&inputs)?;
             for (k, &i) in live.iter().enumerate() {
                 next[i] = seqs[i].step(&mut logits[k], limit, is_eog, decode)?;
@@ -476,14 +479,17 @@ mod tests {
 
     #[test]
     fn batched_generation_equals_one_at_a_time() {
-        let prompts = vec![vec![2], vec![0, 5], vec![6], vec![4]];
+        let prompts = [vec![2], vec![0, 5], vec![6], vec![4]];
         let p = GenParams { max_tokens: 6, ..Default::default() };
         let eog = |t| t == 7;
         let one: Vec<_> =
             prompts.iter().map(|q| generate(&mut Counter { calls: 0 }, q, &p, &eog, &dec).unwrap()).collect();
         let short = GenParams { max_tokens: 1, ..p.clone() };
-        let jobs: Vec<Job> =
-            prompts.iter().enumerate().map(|(i, q)| Job { prompt: q, params: if i == 0 { &short } else { &p } }).collect();
+        let jobs: Vec<Job> = prompts
+            .iter()
+            .enumerate()
+            .map(|(i, q)| Job { prompt: q, params: if i == 0 { &short } else { &p } })
+            .collect();
         let many = generate_batch(&mut BatchCounter, &jobs, &eog, &dec).unwrap();
         assert_eq!(many.len(), 4);
         for (i, (a, b)) in one.iter().zip(&many).enumerate() {

@@ -124,7 +124,8 @@ fn swaps(text: &str, source: &str) -> Vec<Swap> {
             continue;
         }
         let first = others[0];
-        let flag = format!("{} (the source: {})", phrase(&c.name, &c.surface[..n]), phrase(&first.name, &first.surface[..n]));
+        let flag =
+            format!("{} (the source: {})", phrase(&c.name, &c.surface[..n]), phrase(&first.name, &first.surface[..n]));
         let unique = others.iter().all(|o| o.head == first.head);
         let other = unique.then(|| (first.name.clone(), first.article));
         out.push(Swap { flag, at: c.at, article: c.article, other });
@@ -196,7 +197,10 @@ mod tests {
 
     #[test]
     fn flags_a_predicate_given_to_another_name() {
-        let f = swapped_attributions("North Korea is seeking aid, and the United States is likely to receive support.", SOURCE);
+        let f = swapped_attributions(
+            "North Korea is seeking aid, and the United States is likely to receive support.",
+            SOURCE,
+        );
         assert_eq!(f.len(), 1, "{f:?}");
         assert!(f[0].starts_with("United States is likely to"), "{f:?}");
         assert!(f[0].contains("Kim Jong Un is likely to"), "{f:?}");

@@ -18,9 +18,9 @@ mod kernel_tests;
 #[cfg(test)]
 mod model_tests;
 
+pub use crate::engine::arch::Config;
 pub use act::QAct;
 pub use matmul::matmul;
-pub use crate::engine::arch::Config;
 pub use model::CpuModel;
 pub use pool::Pool;
 pub use quant::{dequantize_row, GgmlType};

@@ -156,11 +156,7 @@ impl CpuModel {
         };
         let head = || -> Result<_> {
             let embd = l.matrix("token_embd.weight", cfg.vocab, d)?;
-            let output = if l.has("output.weight") {
-                Some(l.matrix("output.weight", cfg.vocab, d)?)
-            } else {
-                None
-            };
+            let output = if l.has("output.weight") { Some(l.matrix("output.weight", cfg.vocab, d)?) } else { None };
             Ok((embd, output, l.vector("output_norm.weight", d)?))
         };
         let (head, layers) =

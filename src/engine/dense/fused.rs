@@ -52,7 +52,9 @@ impl CustomOp3 for AddRmsNorm {
             }
             out
         }
-        let slice = |l: &Layout| l.contiguous_offsets().ok_or_else(|| candle_core::Error::Msg("add-rms-norm: not contiguous".into()));
+        let slice = |l: &Layout| {
+            l.contiguous_offsets().ok_or_else(|| candle_core::Error::Msg("add-rms-norm: not contiguous".into()))
+        };
         let ((a1, a2), (b1, b2), (c1, c2)) = (slice(lx)?, slice(ly)?, slice(lw)?);
         let out = match (x, y, w) {
             (CpuStorage::F32(x), CpuStorage::F32(y), CpuStorage::F32(w)) => {
@@ -113,13 +115,21 @@ impl candle_core::CustomOp2 for Gemv {
 
     fn cpu_fwd(&self, x: &CpuStorage, lx: &Layout, w: &CpuStorage, lw: &Layout) -> Result<(CpuStorage, Shape)> {
         let (rows, n, k) = gemv_dims(lx, lw)?;
-        let slice = |l: &Layout| l.contiguous_offsets().ok_or_else(|| candle_core::Error::Msg("gemv: not contiguous".into()));
+        let slice =
+            |l: &Layout| l.contiguous_offsets().ok_or_else(|| candle_core::Error::Msg("gemv: not contiguous".into()));
         let ((a1, a2), (b1, b2)) = (slice(lx)?, slice(lw)?);
-        fn run<T: candle_core::WithDType + num_traits::Float>(x: &[T], w: &[T], rows: usize, n: usize, k: usize) -> Vec<T> {
+        fn run<T: candle_core::WithDType + num_traits::Float>(
+            x: &[T],
+            w: &[T],
+            rows: usize,
+            n: usize,
+            k: usize,
+        ) -> Vec<T> {
             let mut y = Vec::with_capacity(rows * n);
             for xr in x.chunks(k).take(rows) {
                 for wr in w.chunks(k).take(n) {
-                    let s: f32 = xr.iter().zip(wr).map(|(&a, &b)| a.to_f32().unwrap_or(0.0) * b.to_f32().unwrap_or(0.0)).sum();
+                    let s: f32 =
+                        xr.iter().zip(wr).map(|(&a, &b)| a.to_f32().unwrap_or(0.0) * b.to_f32().unwrap_or(0.0)).sum();
                     y.push(T::from(s).unwrap_or_else(T::zero));
                 }
             }
@@ -169,7 +179,8 @@ impl CustomOp1 for SiluMul {
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
         let (rows, ff) = split_dims(l)?;
-        let (o1, o2) = l.contiguous_offsets().ok_or_else(|| candle_core::Error::Msg("silu-mul: not contiguous".into()))?;
+        let (o1, o2) =
+            l.contiguous_offsets().ok_or_else(|| candle_core::Error::Msg("silu-mul: not contiguous".into()))?;
         fn run<T: candle_core::WithDType + num_traits::Float>(x: &[T], rows: usize, ff: usize) -> Vec<T> {
             let mut out = Vec::with_capacity(rows * ff);
             for r in x.chunks_exact(2 * ff).take(rows) {
@@ -299,7 +310,12 @@ mod cuda {
         f(&view::<T>(s, layout)?)
     }
 
-    pub fn silu_mul<T: CudaDType + WithDType + DeviceRepr>(s: &CudaStorage, l: &Layout, rows: usize, ff: usize) -> Result<CudaStorage> {
+    pub fn silu_mul<T: CudaDType + WithDType + DeviceRepr>(
+        s: &CudaStorage,
+        l: &Layout,
+        rows: usize,
+        ff: usize,
+    ) -> Result<CudaStorage> {
         let dev = s.device.clone();
         let src = view::<T>(s, l)?;
         let n = rows * ff;
@@ -309,7 +325,8 @@ mod cuda {
         b.arg(&src);
         b.arg(&out);
         builder_arg!(b, ff as i32, n);
-        let cfg = LaunchConfig { grid_dim: (n.div_ceil(256) as u32, 1, 1), block_dim: (256, 1, 1), shared_mem_bytes: 0 };
+        let cfg =
+            LaunchConfig { grid_dim: (n.div_ceil(256) as u32, 1, 1), block_dim: (256, 1, 1), shared_mem_bytes: 0 };
         unsafe { b.launch(cfg) }.w()?;
         Ok(CudaStorage::wrap_cuda_slice(out, dev))
     }
@@ -341,7 +358,16 @@ mod cuda {
                     b.arg(vc);
                     b.arg(pads);
                     b.arg(&out);
-                    builder_arg!(b, h as i32, kv as i32, hd as i32, cap as i32, op.len as i32, op.neox as i32, op.scale);
+                    builder_arg!(
+                        b,
+                        h as i32,
+                        kv as i32,
+                        hd as i32,
+                        cap as i32,
+                        op.len as i32,
+                        op.neox as i32,
+                        op.scale
+                    );
                     let cfg = LaunchConfig {
                         grid_dim: ((rows * h) as u32, 1, 1),
                         block_dim: (128, 1, 1),
@@ -423,7 +449,10 @@ mod tests {
         let got = x.apply_op1_no_bwd(&SiluMul).unwrap();
         let diff = (want - got).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
         assert!(diff < 1e-5, "max difference {diff}");
-        assert!(Tensor::zeros((2, 3), candle_core::DType::F32, &Device::Cpu).unwrap().apply_op1_no_bwd(&SiluMul).is_err());
+        assert!(Tensor::zeros((2, 3), candle_core::DType::F32, &Device::Cpu)
+            .unwrap()
+            .apply_op1_no_bwd(&SiluMul)
+            .is_err());
     }
 
     #[test]

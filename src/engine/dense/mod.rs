@@ -16,9 +16,9 @@ use crate::error::{Error, Result};
 use candle_core::quantized::ggml_file::qtensor_from_ggml;
 use candle_core::quantized::GgmlDType;
 use candle_core::{DType, Device, Tensor, D};
-use fused::{AddRmsNorm, AttnDecode, Gemv, SiluMul};
 use candle_nn::ops::{rms_norm, softmax_last_dim};
 use candle_nn::rotary_emb::{rope, rope_i};
+use fused::{AddRmsNorm, AttnDecode, Gemv, SiluMul};
 use std::fs::File;
 use std::path::PathBuf;
 
@@ -100,22 +100,26 @@ impl DenseModel {
         let has = |name: &str| info.tensor(name).is_some();
         let (d, kvd, ff) = (cfg.n_embd, cfg.kv_dim(), cfg.n_ff);
         let embd = w.get("token_embd.weight", &[cfg.vocab, d])?;
-        let output = if has("output.weight") {
-            w.get("output.weight", &[cfg.vocab, d])?
-        } else {
-            embd.clone()
-        };
+        let output = if has("output.weight") { w.get("output.weight", &[cfg.vocab, d])? } else { embd.clone() };
         let out_norm = w.get("output_norm.weight", &[d])?;
         let mut layers = Vec::with_capacity(cfg.n_layer);
         for i in 0..cfg.n_layer {
             let p = |s: &str| format!("blk.{i}.{s}");
             let bqkv = if has(&p("attn_q.bias")) {
-                let parts = [w.get(&p("attn_q.bias"), &[d])?, w.get(&p("attn_k.bias"), &[kvd])?, w.get(&p("attn_v.bias"), &[kvd])?];
+                let parts = [
+                    w.get(&p("attn_q.bias"), &[d])?,
+                    w.get(&p("attn_k.bias"), &[kvd])?,
+                    w.get(&p("attn_v.bias"), &[kvd])?,
+                ];
                 Some(w.cat(&parts)?)
             } else {
                 None
             };
-            let qkv = [w.get(&p("attn_q.weight"), &[d, d])?, w.get(&p("attn_k.weight"), &[kvd, d])?, w.get(&p("attn_v.weight"), &[kvd, d])?];
+            let qkv = [
+                w.get(&p("attn_q.weight"), &[d, d])?,
+                w.get(&p("attn_k.weight"), &[kvd, d])?,
+                w.get(&p("attn_v.weight"), &[kvd, d])?,
+            ];
             let gu = [w.get(&p("ffn_gate.weight"), &[ff, d])?, w.get(&p("ffn_up.weight"), &[ff, d])?];
             layers.push(Layer {
                 attn_norm: w.get(&p("attn_norm.weight"), &[d])?,
@@ -196,7 +200,8 @@ impl DenseModel {
             let new_batch = || -> candle_core::Result<Batch> {
                 let zeros = || Tensor::zeros(shape, self.dtype, &self.device);
                 let caches = (0..c.n_layer).map(|_| Ok((zeros()?, zeros()?))).collect::<candle_core::Result<_>>()?;
-                let pads_dev = Tensor::from_vec(pads.iter().map(|&p| p as u32).collect::<Vec<_>>(), rows, &self.device)?;
+                let pads_dev =
+                    Tensor::from_vec(pads.iter().map(|&p| p as u32).collect::<Vec<_>>(), rows, &self.device)?;
                 Ok(Batch { pads, pads_dev, len: 0, caches })
             };
             self.batch = Some(new_batch().map_err(|e| self.err(e))?);
@@ -221,7 +226,11 @@ impl DenseModel {
     fn check_room(&self, step: Step) -> Result<Step> {
         let len = self.batch.as_ref().map_or(0, |b| b.len);
         if len + step.n > self.cfg.ctx {
-            return Err(Error::Engine(format!("the batch needs {} positions; the model holds {}", len + step.n, self.cfg.ctx)));
+            return Err(Error::Engine(format!(
+                "the batch needs {} positions; the model holds {}",
+                len + step.n,
+                self.cfg.ctx
+            )));
         }
         Ok(step)
     }
@@ -245,7 +254,9 @@ impl DenseModel {
             for j in 0..n {
                 let me = len + j;
                 positions.push(me.saturating_sub(pad) as u32);
-                mask.extend((0..total).map(|k| if k <= me && (k >= pad || k == me) { 0f32 } else { f32::NEG_INFINITY }));
+                mask.extend(
+                    (0..total).map(|k| if k <= me && (k >= pad || k == me) { 0f32 } else { f32::NEG_INFINITY }),
+                );
             }
         }
         let positions = Tensor::from_vec(positions, b * n, dev)?;
@@ -315,7 +326,8 @@ impl DenseModel {
                 let q = (q * scale)?.reshape((b, nkv, rep * n, hd))?;
                 let mut att = q.matmul(&k.t()?)?;
                 if let Some(mask) = &mask {
-                    att = att.reshape((b, nkv, rep, n, total))?.broadcast_add(mask)?.reshape((b, nkv, rep * n, total))?;
+                    att =
+                        att.reshape((b, nkv, rep, n, total))?.broadcast_add(mask)?.reshape((b, nkv, rep * n, total))?;
                 }
                 let o = softmax_last_dim(&att)?.matmul(&v)?;
                 o.reshape((b, nh, n, hd))?.transpose(1, 2)?.reshape((b * n, d))?
@@ -366,7 +378,8 @@ impl Weights<'_> {
         if t.shape() != dims {
             return Err(self.err(format!("tensor {name}: shape {:?}, expected {dims:?}", t.shape())));
         }
-        let ty = ggml_dtype(t.ggml_type).ok_or_else(|| self.err(format!("tensor {name}: unsupported type {}", t.ggml_type)))?;
+        let ty = ggml_dtype(t.ggml_type)
+            .ok_or_else(|| self.err(format!("tensor {name}: unsupported type {}", t.ggml_type)))?;
         let raw = self.info.read_tensor(&self.file, t)?;
         qtensor_from_ggml(ty, &raw, t.shape(), self.device)
             .and_then(|q| q.dequantize(self.device))
