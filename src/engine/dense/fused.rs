@@ -394,7 +394,7 @@ mod cuda {
         let (xs, ws) = (view::<T>(x, lx)?, view::<T>(w, lw)?);
         // 16-byte loads: both start on a 16-byte boundary (k is a multiple of 8).
         let size = std::mem::size_of::<T>();
-        if lx.start_offset() * size % 16 != 0 || lw.start_offset() * size % 16 != 0 {
+        if !(lx.start_offset() * size).is_multiple_of(16) || !(lw.start_offset() * size).is_multiple_of(16) {
             candle_core::bail!("gemv: misaligned input");
         }
         let out = unsafe { dev.alloc::<T>(rows * n)? };
