@@ -27,10 +27,13 @@ pub fn model_file(cfg: &RunConfig) -> Result<Option<PathBuf>> {
     })
 }
 
+/// The fake engine's stand-in for a model file's sha256.
+pub const FAKE_SHA256: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
 /// Loads the engine `cfg` asks for.
 pub fn open(cfg: &RunConfig) -> Result<(Box<dyn Engine>, ModelRef)> {
     let Some(path) = model_file(cfg)? else {
-        let r = ModelRef { id: "fake".into(), file_sha256: "0".repeat(64), revision: "none".into() };
+        let r = ModelRef { id: "fake".into(), file_sha256: FAKE_SHA256.into(), revision: "none".into() };
         return Ok((Box::new(FakeEngine::default()), r));
     };
     let mut opts = LoadOptions { device: cfg.device, threads: cfg.threads, backend: cfg.backend, ..Default::default() };

@@ -169,6 +169,24 @@ fn plan_prints_chunks_without_a_model() {
     );
 }
 
+#[test]
+fn plan_estimates_from_the_last_bench_of_the_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(dir.path(), "a.txt", ARTICLE.as_bytes());
+    let plan = || {
+        let mut c = precis();
+        c.env("XDG_CACHE_HOME", dir.path()).args(["summarize", "-m", "fake", "--plan"]).arg(&f);
+        String::from_utf8(c.output().unwrap().stdout).unwrap()
+    };
+    assert!(plan().contains("a guess"), "{}", plan());
+    precis()
+        .env("XDG_CACHE_HOME", dir.path())
+        .args(["bench", "-m", "fake", "-p", "16", "-n", "4", "-r", "1", "-o", "json"])
+        .assert()
+        .success();
+    assert!(plan().contains("from the last precis bench"), "{}", plan());
+}
+
 fn manifest(out: &Path) -> Vec<Value> {
     let text = std::fs::read_to_string(out.join("manifest.jsonl")).unwrap();
     text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()

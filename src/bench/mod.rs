@@ -192,24 +192,26 @@ fn speed_file() -> Option<PathBuf> {
 }
 
 /// Remembers measured prefill/decode speeds of a model, for `summarize --plan`.
-pub fn record_speed(model_id: &str, rows: &[Row]) {
+pub fn record_speed(model_key: &str, rows: &[Row]) {
     let Some(path) = speed_file() else { return };
     let mut all: serde_json::Map<String, serde_json::Value> =
         std::fs::read(&path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
     let get = |p: &str| rows.iter().find(|r| r.test.starts_with(p)).map(|r| r.avg_ts);
     let (Some(pp), Some(tg)) = (get("pp"), get("tg")) else { return };
-    all.insert(model_id.to_string(), serde_json::json!({ "pp": pp, "tg": tg }));
+    all.insert(model_key.to_string(), serde_json::json!({ "pp": pp, "tg": tg }));
     let _ = crate::atomic::write(&path, serde_json::to_string_pretty(&all).unwrap_or_default().as_bytes());
 }
 
-/// Prefill and decode tok/s for estimates: the last `precis bench` of this model, else
-/// a conservative guess.
-pub fn nominal_speed(model_id: &str) -> (f64, f64) {
-    let stored = speed_file()
+/// Prefill and decode tok/s assumed for estimates when nothing was measured.
+pub const GUESSED_SPEED: (f64, f64) = (100.0, 30.0);
+
+/// Prefill and decode tok/s of the last `precis bench` of this model file (keyed by its
+/// sha256, so a card and a path to the same file meet), if any.
+pub fn measured_speed(model_key: &str) -> Option<(f64, f64)> {
+    speed_file()
         .and_then(|p| std::fs::read(p).ok())
         .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-        .and_then(|v| Some((v[model_id]["pp"].as_f64()?, v[model_id]["tg"].as_f64()?)));
-    stored.unwrap_or((100.0, 30.0))
+        .and_then(|v| Some((v[model_key]["pp"].as_f64()?, v[model_key]["tg"].as_f64()?)))
 }
 
 #[cfg(test)]

@@ -57,7 +57,7 @@ pub fn run(args: BenchArgs, verbosity: i8) -> Result<()> {
             first = false;
             rows.push(row);
         }
-        bench::record_speed(&model_ref.id, &rows);
+        bench::record_speed(&model_ref.file_sha256, &rows);
     }
     w(&mut out, export::footer(format))?;
     Ok(())

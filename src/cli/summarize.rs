@@ -107,23 +107,33 @@ fn emit(text: &str, input: &Path, output: Option<&Path>, n_inputs: usize, format
 /// `--plan`: chunks and an estimate, from the tokenizer alone (no weights loaded).
 fn plan(args: &SummarizeArgs, spec: &ModelSpec, opts: &SummarizeOptions, offline: bool) -> Result<()> {
     type Counter = Box<dyn Fn(&str) -> usize>;
-    let (counter, context, model_id): (Counter, usize, String) = match spec {
-        ModelSpec::Fake => (Box::new(|s: &str| s.chars().count()), 4096, "fake".into()),
-        _ => {
-            let path: PathBuf = match spec {
-                ModelSpec::Card(card) => crate::hub::resolve(card, &crate::hub::FetchOptions::from_env(offline))?.path,
-                ModelSpec::Path(p) => p.clone(),
-                ModelSpec::Fake => unreachable!(),
-            };
+    // The speed of the last `precis bench` of this file is recorded under its sha256.
+    let located: Option<(PathBuf, String)> = match spec {
+        ModelSpec::Fake => None,
+        ModelSpec::Card(card) => Some((
+            crate::hub::resolve(card, &crate::hub::FetchOptions::from_env(offline))?.path,
+            card.file.sha256.clone(),
+        )),
+        ModelSpec::Path(p) => Some((p.clone(), crate::hub::sha256_file(p)?)),
+    };
+    let (counter, context, model_key): (Counter, usize, String) = match located {
+        None => (Box::new(|s: &str| s.chars().count()), 4096, crate::session::FAKE_SHA256.into()),
+        Some((path, sha)) => {
             let gguf = GgufInfo::read(&path)?;
             gguf.check_supported()?;
             let arch = gguf.architecture()?.to_string();
             let ctx = (gguf.u64(&format!("{arch}.context_length"))? as usize).min(4096);
             let tok = GgufTokenizer::from_gguf(&gguf, &[])?;
-            (Box::new(move |s: &str| tok.encode_plain(s).map(|v| v.len()).unwrap_or(0)), ctx, spec.id())
+            (Box::new(move |s: &str| tok.encode_plain(s).map(|v| v.len()).unwrap_or(0)), ctx, sha)
         }
     };
-    let (pp, tg) = crate::bench::nominal_speed(&model_id);
+    let measured = crate::bench::measured_speed(&model_key);
+    let (pp, tg) = measured.unwrap_or(crate::bench::GUESSED_SPEED);
+    let source = if measured.is_some() {
+        "from the last precis bench of this model"
+    } else {
+        "a guess: run precis bench on this model to measure"
+    };
     for f in &args.files {
         let doc = Document::read(f)?;
         let p = pipeline::plan(&doc, context, opts, &mut |s| counter(s));
@@ -146,7 +156,7 @@ fn plan(args: &SummarizeArgs, spec: &ModelSpec, opts: &SummarizeOptions, offline
             );
         }
         println!(
-            "  {} model calls, ~{} prompt + ~{} generated tokens; estimated {:.1} s at {:.0} tok/s prefill, {:.0} tok/s decode (from the last precis bench of this model)",
+            "  {} model calls, ~{} prompt + ~{} generated tokens; estimated {:.1} s at {:.0} tok/s prefill, {:.0} tok/s decode ({source})",
             p.model_calls, p.est_prompt_tokens, p.est_generated_tokens, p.estimate_s(pp, tg), pp, tg
         );
     }
