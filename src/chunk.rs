@@ -152,33 +152,47 @@ fn split_long(
         .collect();
     let mut out = Vec::new();
     let mut pos = 0;
+    // Bytes per token assumed for how far ahead cuts are tried; it follows the text (about
+    // 1.3 for base64, 4–5 for English) and doubles while the farthest cut tried still fits,
+    // up to MAX_BYTES_PER_TOKEN. Only cuts within reach are counted, so a huge run of text
+    // without sentence ends costs time linear in its length.
+    let mut bpt = 4;
     while pos < s.len() {
         let mut fit = |e: usize| Some(count(&s[pos..e])).filter(|&t| t <= budget);
-        // Only cuts within reach of the budget are tried, so a huge run of text without
-        // sentence ends costs time linear in its length, not quadratic.
-        let window = pos.saturating_add(budget.max(1).saturating_mul(MAX_BYTES_PER_TOKEN));
-        let first = word_ends.partition_point(|&e| e <= pos);
-        let last = word_ends.partition_point(|&e| e <= window).max(first);
-        let (end, tokens) = match largest_fitting(&word_ends[first..last], &mut fit) {
-            Some(piece) => piece,
-            None => {
-                // The first word alone is too long: cut inside it at a char boundary, keeping
-                // at least one char so that the plan always advances.
-                let word_end = word_ends.get(first).copied().unwrap_or(s.len());
-                let cuts: Vec<usize> = s[pos..word_end]
-                    .char_indices()
-                    .map(|(i, c)| pos + i + c.len_utf8())
-                    .take_while(|&e| e <= window)
-                    .collect();
-                match largest_fitting(&cuts, &mut fit) {
-                    Some(piece) => piece,
-                    None => {
-                        let e = cuts.first().copied().unwrap_or(s.len());
-                        (e, count(&s[pos..e]))
-                    }
-                }
+        let (end, tokens) = loop {
+            let window = pos.saturating_add(budget.max(1).saturating_mul(bpt));
+            let can_grow = bpt < MAX_BYTES_PER_TOKEN && window < s.len();
+            let first = word_ends.partition_point(|&e| e <= pos);
+            let last = word_ends.partition_point(|&e| e <= window).max(first);
+            let words = &word_ends[first..last];
+            if can_grow && words.last().is_some_and(|&e| fit(e).is_some()) {
+                bpt = (bpt * 2).min(MAX_BYTES_PER_TOKEN);
+                continue;
             }
+            if let Some(piece) = largest_fitting(words, &mut fit) {
+                break piece;
+            }
+            // The first word alone is too long: cut inside it at a char boundary, keeping
+            // at least one char so that the plan always advances.
+            let word_end = word_ends.get(first).copied().unwrap_or(s.len());
+            let cuts: Vec<usize> = s[pos..word_end]
+                .char_indices()
+                .map(|(i, c)| pos + i + c.len_utf8())
+                .take_while(|&e| e <= window)
+                .collect();
+            if can_grow && word_end > window && cuts.last().is_some_and(|&e| fit(e).is_some()) {
+                bpt = (bpt * 2).min(MAX_BYTES_PER_TOKEN);
+                continue;
+            }
+            break match largest_fitting(&cuts, &mut fit) {
+                Some(piece) => piece,
+                None => {
+                    let e = cuts.first().copied().unwrap_or(s.len());
+                    (e, count(&s[pos..e]))
+                }
+            };
         };
+        bpt = ((end - pos).div_ceil(tokens.max(1)) * 2).clamp(2, MAX_BYTES_PER_TOKEN);
         out.push((range.start + pos..range.start + end, tokens));
         pos = end + s[end..].len() - s[end..].trim_start().len();
     }
