@@ -107,7 +107,8 @@ pub struct SummaryArgs {
     /// Output format: json, markdown, text.
     #[arg(short, long, default_value = "json")]
     pub format: String,
-    /// Drop key points whose names or numbers the source does not contain.
+    /// Drop key points whose names or numbers the source does not contain, or that give a
+    /// name words the source says of another name (flagged in `warnings` otherwise).
     #[arg(long)]
     pub strict: bool,
     /// Most article tokens per chunk (the model's context also bounds it).
