@@ -186,6 +186,8 @@ struct Candidate {
     quality: f32,
     /// Swapped attributions corrected to the source's name.
     repaired: Vec<String>,
+    /// What the grounding checks flag in it, if anything.
+    problem: Option<String>,
 }
 
 /// Summarises `doc` with `engine`.
@@ -284,7 +286,15 @@ pub fn summarize(
                 let (p, repaired) = ground::repair_attributions(&p, &doc.text);
                 let (evidence, support) = ground::evidence(&p, &doc.text, &plan.sentences, 2);
                 let at = evidence.first().map(|e| plan.sentences[e.sentence].start).unwrap_or(c.range.start);
-                candidates.push(Candidate { text: p, evidence, support, at, quality: support, repaired });
+                candidates.push(Candidate {
+                    text: p,
+                    evidence,
+                    support,
+                    at,
+                    quality: support,
+                    repaired,
+                    problem: None,
+                });
             }
         }
         done += group.len();
@@ -302,11 +312,19 @@ pub fn summarize(
     });
     let mut candidates = dedup_candidates(candidates);
     for c in &mut candidates {
-        // A point the grounding checks would flag ranks below every clean one.
-        let flagged = !ground::unsupported_terms(&c.text, &doc.text).is_empty()
-            || !ground::swapped_attributions(&c.text, &doc.text).is_empty();
-        c.quality = if flagged { c.support - 1.0 } else { c.support };
-        tracing::debug!(at = c.at, support = c.support, flagged, "candidate: {}", c.text);
+        // Grounded once here: a point the checks flag ranks below every clean one, and the
+        // flags become its warnings if it is chosen.
+        let missing = ground::unsupported_terms(&c.text, &doc.text);
+        let swapped = ground::swapped_attributions(&c.text, &doc.text);
+        c.problem = if !missing.is_empty() {
+            Some(format!("terms not in the source ({})", missing.join(", ")))
+        } else if !swapped.is_empty() {
+            Some(format!("words the source says of another name ({})", swapped.join("; ")))
+        } else {
+            None
+        };
+        c.quality = if c.problem.is_some() { c.support - 1.0 } else { c.support };
+        tracing::debug!(at = c.at, support = c.support, flagged = c.problem.is_some(), "candidate: {}", c.text);
     }
     let want = if opts.max_points > 0 { opts.max_points } else { (2 + plan.chunks.len()).clamp(3, 10) };
     let mut chosen = select_spread(candidates, want, doc.text.len());
@@ -315,19 +333,10 @@ pub fn summarize(
     // Ground.
     let mut key_points = Vec::new();
     for c in chosen {
-        let missing = ground::unsupported_terms(&c.text, &doc.text);
-        let swapped = ground::swapped_attributions(&c.text, &doc.text);
-        let problem = if !missing.is_empty() {
-            Some(format!("terms not in the source ({})", missing.join(", ")))
-        } else if !swapped.is_empty() {
-            Some(format!("words the source says of another name ({})", swapped.join("; ")))
-        } else {
-            None
-        };
         for r in &c.repaired {
             warnings.push(format!("key point corrected to the source's attribution ({r}): {}", c.text));
         }
-        if let Some(problem) = problem {
+        if let Some(problem) = &c.problem {
             if opts.strict {
                 warnings.push(format!("dropped (--strict) a point with {problem}: {}", c.text));
                 continue;

@@ -52,10 +52,8 @@ impl CustomOp3 for AddRmsNorm {
             }
             out
         }
-        let slice = |l: &Layout| {
-            l.contiguous_offsets().ok_or_else(|| candle_core::Error::Msg("add-rms-norm: not contiguous".into()))
-        };
-        let ((a1, a2), (b1, b2), (c1, c2)) = (slice(lx)?, slice(ly)?, slice(lw)?);
+        let op = "add-rms-norm";
+        let ((a1, a2), (b1, b2), (c1, c2)) = (contiguous(lx, op)?, contiguous(ly, op)?, contiguous(lw, op)?);
         let out = match (x, y, w) {
             (CpuStorage::F32(x), CpuStorage::F32(y), CpuStorage::F32(w)) => {
                 CpuStorage::F32(run(&x[a1..a2], &y[b1..b2], &w[c1..c2], d, self.eps))
@@ -89,6 +87,11 @@ impl CustomOp3 for AddRmsNorm {
     }
 }
 
+/// The element range of a contiguous input, or an error naming the op.
+fn contiguous(l: &Layout, op: &str) -> Result<(usize, usize)> {
+    l.contiguous_offsets().ok_or_else(|| candle_core::Error::Msg(format!("{op}: input not contiguous")))
+}
+
 fn rows_dims(lx: &Layout, ly: &Layout, lw: &Layout) -> Result<(usize, usize)> {
     match (lx.dims(), ly.dims(), lw.dims()) {
         ([r, d], [r2, d2], [d3]) if r == r2 && d == d2 && d == d3 => Ok((*r, *d)),
@@ -115,9 +118,7 @@ impl candle_core::CustomOp2 for Gemv {
 
     fn cpu_fwd(&self, x: &CpuStorage, lx: &Layout, w: &CpuStorage, lw: &Layout) -> Result<(CpuStorage, Shape)> {
         let (rows, n, k) = gemv_dims(lx, lw)?;
-        let slice =
-            |l: &Layout| l.contiguous_offsets().ok_or_else(|| candle_core::Error::Msg("gemv: not contiguous".into()));
-        let ((a1, a2), (b1, b2)) = (slice(lx)?, slice(lw)?);
+        let ((a1, a2), (b1, b2)) = (contiguous(lx, "gemv")?, contiguous(lw, "gemv")?);
         fn run<T: candle_core::WithDType + num_traits::Float>(
             x: &[T],
             w: &[T],
@@ -179,8 +180,7 @@ impl CustomOp1 for SiluMul {
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
         let (rows, ff) = split_dims(l)?;
-        let (o1, o2) =
-            l.contiguous_offsets().ok_or_else(|| candle_core::Error::Msg("silu-mul: not contiguous".into()))?;
+        let (o1, o2) = contiguous(l, "silu-mul")?;
         fn run<T: candle_core::WithDType + num_traits::Float>(x: &[T], rows: usize, ff: usize) -> Vec<T> {
             let mut out = Vec::with_capacity(rows * ff);
             for r in x.chunks_exact(2 * ff).take(rows) {
@@ -299,7 +299,7 @@ mod cuda {
     }
 
     fn view<'a, T: CudaDType>(s: &'a CudaStorage, l: &Layout) -> Result<CudaView<'a, T>> {
-        let (o1, o2) = l.contiguous_offsets().ok_or_else(|| candle_core::Error::Msg("input not contiguous".into()))?;
+        let (o1, o2) = super::contiguous(l, "precis kernel")?;
         Ok(s.as_cuda_slice::<T>()?.slice(o1..o2))
     }
 

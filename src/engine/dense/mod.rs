@@ -248,24 +248,27 @@ impl DenseModel {
         let fused = self.fused && n == 1 && AttnDecode::fits(hd, total);
         let dev = &self.device;
 
-        let mut positions = Vec::with_capacity(b * n);
-        let mut mask = Vec::with_capacity(b * n * total);
-        for &pad in &batch.pads {
-            for j in 0..n {
-                let me = len + j;
-                positions.push(me.saturating_sub(pad) as u32);
-                mask.extend(
-                    (0..total).map(|k| if k <= me && (k >= pad || k == me) { 0f32 } else { f32::NEG_INFINITY }),
-                );
-            }
-        }
+        let positions: Vec<u32> =
+            batch.pads.iter().flat_map(|&pad| (len..total).map(move |me| me.saturating_sub(pad) as u32)).collect();
         let positions = Tensor::from_vec(positions, b * n, dev)?;
         let (cos, sin) = if fused { (&self.cos32, &self.sin32) } else { (&self.cos, &self.sin) };
         let cos = cos.index_select(&positions, 0)?.reshape((b, n, hd / 2))?;
         let sin = sin.index_select(&positions, 0)?.reshape((b, n, hd / 2))?;
-        // Causal within the new tokens, and padding hidden; nothing to hide for one
-        // token of unpadded rows.
+        // Causal within the new tokens, and padding hidden (a row's own newest key never
+        // is); nothing to hide for one token of unpadded rows, or in the fused kernel.
         let mask = if !fused && (n > 1 || batch.pads.iter().any(|&p| p > 0)) {
+            let mut mask = Vec::with_capacity(b * n * total);
+            for &pad in &batch.pads {
+                for me in len..total {
+                    mask.extend((0..total).map(|k| {
+                        if k <= me && (k >= pad || k == me) {
+                            0f32
+                        } else {
+                            f32::NEG_INFINITY
+                        }
+                    }));
+                }
+            }
             Some(Tensor::from_vec(mask, (b, 1, 1, n, total), dev)?.to_dtype(self.dtype)?)
         } else {
             None
