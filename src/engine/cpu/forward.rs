@@ -3,7 +3,7 @@
 //! and logits. Several sequences go through one pass, each with its own cache slot.
 //! Owns the per-call computation; must not change how weights are loaded or packed.
 
-use super::attn::attend;
+use super::attn::attend_group;
 use super::kernels::OutPtr;
 use super::matmul::{dot, matmul};
 use super::model::{CpuModel, KvSlot};
@@ -149,9 +149,7 @@ impl CpuModel {
             s.h.resize(m * ff, 0.0);
             for r in 0..m {
                 let (g, u) = s.gu[r * 2 * ff..(r + 1) * 2 * ff].split_at(ff);
-                for ((h, &g), &u) in s.h[r * ff..(r + 1) * ff].iter_mut().zip(g).zip(u) {
-                    *h = g / (1.0 + (-g).exp()) * u;
-                }
+                super::vexp::silu_mul(g, u, &mut s.h[r * ff..(r + 1) * ff]);
             }
             s.act.quantize(&s.h, m, ff);
             matmul(&self.pool, &[&layer.wd], &s.act, &mut s.proj);
@@ -188,8 +186,13 @@ impl CpuModel {
     }
 }
 
+/// Rows of one sequence whose queries go through attention together (with the query heads
+/// of one KV head: 4 rows × 3 heads for SmolLM2), so each K/V block is read once for them.
+const ROW_GROUP: usize = 4;
+
 /// Causal grouped-query attention of every batch row over its own slot's cache (which
 /// already holds this layer's K/V for all rows). Query heads `h` read KV head `h / group`.
+/// A task is a run of up to ROW_GROUP consecutive rows of one sequence and one KV head.
 fn attention(
     pool: &Pool,
     slots: &[Option<KvSlot>],
@@ -203,26 +206,42 @@ fn attention(
     let ldq = d + 2 * nkv * hd;
     let group = nh / nkv;
     let scale = 1.0 / (hd as f32).sqrt();
-    let tasks = rows.len() * nh;
+    // Runs of consecutive rows of the same slot, at most ROW_GROUP long: (first row, count).
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    for (r, info) in rows.iter().enumerate() {
+        match runs.last_mut() {
+            Some((r0, n)) if *n < ROW_GROUP && rows[*r0].slot == info.slot => *n += 1,
+            _ => runs.push((r, 1)),
+        }
+    }
+    let tasks = runs.len() * nkv;
     let nt = if pool.threads() == 1 { 1 } else { (4 * pool.threads()).min(tasks) };
     let out = OutPtr { ptr: att.as_mut_ptr(), ldo: d };
-    let max_pos = rows.iter().map(|r| r.pos).max().unwrap_or(0);
+    let max_n = rows.iter().map(|r| r.pos + 1).max().unwrap_or(0);
     pool.run(nt, &|t| {
-        let mut sc = vec![0f32; max_pos + 1];
-        let mut acc = vec![0f32; hd];
+        let nq_max = ROW_GROUP * group;
+        let mut sc = vec![0f32; nq_max * max_n];
+        let (mut qs, mut os) = (vec![0f32; nq_max * hd], vec![0f32; nq_max * hd]);
+        let mut ns = Vec::with_capacity(nq_max);
         let mut task = t;
         while task < tasks {
-            let (r, h) = (task / nh, task % nh);
-            let info = rows[r];
-            let slot = slots[info.slot].as_ref().expect("slot allocated");
-            let base = ((li * nkv + h / group) * c.ctx) * hd;
-            let q = &qkv[r * ldq + h * hd..r * ldq + (h + 1) * hd];
-            let n = info.pos + 1;
+            let ((r0, nr), g) = (runs[task / nkv], task % nkv);
+            let slot = slots[rows[r0].slot].as_ref().expect("slot allocated");
+            ns.clear();
+            for r in r0..r0 + nr {
+                let q = &qkv[r * ldq + g * group * hd..r * ldq + (g + 1) * group * hd];
+                qs[ns.len() * hd..(ns.len() + group) * hd].copy_from_slice(q);
+                ns.extend(std::iter::repeat_n(rows[r].pos + 1, group));
+            }
+            let n = rows[r0 + nr - 1].pos + 1;
+            let base = ((li * nkv + g) * c.ctx) * hd;
             let kv = base..base + n * hd;
-            attend(q, &slot.k[kv.clone()], &slot.v[kv], n, scale, &mut sc, &mut acc);
-            let o = out.offset(r * d + h * hd);
-            // SAFETY: each (row, head) task writes its own hd values of `att`.
-            unsafe { std::ptr::copy_nonoverlapping(acc.as_ptr(), o.ptr, hd) };
+            attend_group(&qs, hd, &ns, &slot.k[kv.clone()], &slot.v[kv], scale, &mut sc, &mut os);
+            for (i, r) in (r0..r0 + nr).enumerate() {
+                let o = out.offset(r * d + g * group * hd);
+                // SAFETY: each (run, KV head) task writes its own rows' heads of that KV head.
+                unsafe { std::ptr::copy_nonoverlapping(os.as_ptr().add(i * group * hd), o.ptr, group * hd) };
+            }
             task += nt;
         }
     });

@@ -64,10 +64,11 @@ pub fn gemm_range(w: &PackedMatrix, c0: usize, c1: usize, a: &QAct, out: OutPtr,
     }
 }
 
-/// U4 with AVX2: groups of 8 interleaved columns, 4-row tiles over row blocks.
+/// U4 with AVX2 (or AVX-512 VNNI): groups of 8 interleaved columns, 4-row tiles over row blocks.
 #[cfg(target_arch = "x86_64")]
 fn gemm_range_u4(w: &PackedMatrix, c0: usize, c1: usize, a: &QAct, out: OutPtr) {
     let rows = a.rows;
+    let vnni = super::vnni::has_vnni();
     let mut rb = 0;
     while rb < rows {
         let re = (rb + ROW_BLOCK).min(rows);
@@ -76,8 +77,10 @@ fn gemm_range_u4(w: &PackedMatrix, c0: usize, c1: usize, a: &QAct, out: OutPtr) 
             let mut r = rb;
             while r < re {
                 let rn = 4.min(re - r);
-                // SAFETY: avx2+fma detected; w is U4; g < n/8 rounded up; rows in range.
-                unsafe { super::kernels::avx2::pick8(rn)(w, g, a, r, out, lo, hi) };
+                let tile = if vnni { super::vnni::x86::pick8(rn) } else { super::kernels::avx2::pick8(rn) };
+                // SAFETY: avx2+fma (and, for the VNNI tile, avx512vnni+vl) detected; w is U4;
+                // g < n/8 rounded up; rows in range.
+                unsafe { tile(w, g, a, r, out, lo, hi) };
                 r += rn;
             }
         }

@@ -12,6 +12,8 @@ pub mod model;
 pub mod pool;
 pub mod quant;
 pub mod repack;
+pub mod vexp;
+pub mod vnni;
 
 #[cfg(test)]
 mod kernel_tests;
