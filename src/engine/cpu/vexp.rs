@@ -48,6 +48,9 @@ pub mod avx2 {
     use std::arch::x86_64::*;
 
     /// exp of eight lanes: x = n ln2 + r, exp(r) by Cephes' degree-6 polynomial, times 2^n.
+    ///
+    /// # Safety
+    /// avx2+fma present (callers are `target_feature` functions that checked it).
     #[inline(always)]
     pub unsafe fn exp8(x: __m256) -> __m256 {
         let x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(LO)), _mm256_set1_ps(HI));
@@ -58,7 +61,7 @@ pub mod avx2 {
         let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693_359_4), x);
         let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.121_944_4e-4), r);
         let mut p = _mm256_set1_ps(1.987_569_1e-4);
-        for c in [1.398_199_9e-3, 8.333_452e-3, 4.166_579_6e-2, 1.666_666_5e-1, 5.000_000_1e-1] {
+        for c in [1.398_199_9e-3, 8.333_452e-3, 4.166_579_6e-2, 1.666_666_5e-1, 0.5] {
             p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(c));
         }
         let r2 = _mm256_mul_ps(r, r);
@@ -71,6 +74,10 @@ pub mod avx2 {
         _mm256_mul_ps(p, pow)
     }
 
+    /// Sum of the eight lanes.
+    ///
+    /// # Safety
+    /// avx2 present.
     #[inline(always)]
     pub unsafe fn hsum(v: __m256) -> f32 {
         let x = _mm_add_ps(_mm256_extractf128_ps(v, 1), _mm256_castps256_ps128(v));
