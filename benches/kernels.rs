@@ -45,7 +45,7 @@ fn bench(c: &mut Criterion) {
         (1536, 576, GgmlType::Q4_1),
         (576, 49152, GgmlType::Q8_0),
     ];
-    for (rows, name) in [(1usize, "gemv"), (128, "gemm128")] {
+    for (rows, name) in [(1usize, "gemv"), (10, "gemm10"), (128, "gemm128")] {
         let mut g = c.benchmark_group(format!("{name}_t{threads}"));
         g.sample_size(10);
         for &(k, n, ty) in &shapes {

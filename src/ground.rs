@@ -3,7 +3,8 @@
 //!
 //! Owns: `support`, `evidence`, `unsupported_terms`, `near_duplicate`/`dedup` and
 //! `copies_sentence`; word normalisation and `content_words` live in `ground/words.rs`,
-//! swapped attributions in `ground/attribution.rs`.
+//! swapped attributions in `ground/attribution.rs`, first mentions of people in
+//! `ground/names.rs`.
 //! Pure text functions over strings and sentence ranges; must not touch files, chunking,
 //! models or the summary type.
 
@@ -11,9 +12,11 @@ use std::collections::HashSet;
 use std::ops::Range;
 
 mod attribution;
+mod names;
 mod words;
 
 pub use attribution::{repair_attributions, swapped_attributions};
+pub use names::{full_name, introduce_names};
 pub use words::content_words;
 use words::{close, raw_words, terms, Kind, Term};
 

@@ -356,6 +356,15 @@ pub fn summarize(
         key_points.push(KeyPoint { text: c.text, evidence, support: (c.support * 100.0).round() / 100.0 });
     }
 
+    // A person's first mention in the key points gets the full name the source gives.
+    let mut texts: Vec<String> = key_points.iter().map(|k| k.text.clone()).collect();
+    for (i, from, to) in ground::introduce_names(&mut texts, &doc.text) {
+        tracing::debug!("key point {i}: first mention {from:?} -> {to:?}");
+    }
+    for (k, t) in key_points.iter_mut().zip(texts) {
+        k.text = t;
+    }
+
     // Title: the first prompt's, unless the second names fewer terms the source lacks.
     let unsupported = |t: &str| ground::unsupported_terms(t, &doc.text).len();
     let mut title = String::new();
@@ -400,6 +409,7 @@ pub fn summarize(
         warnings.push(format!("tl;dr corrected to the source's attribution ({r}): {repaired}"));
     }
     tldr = repaired;
+    ground::introduce_names(std::slice::from_mut(&mut tldr), &doc.text);
     if tldr.split_whitespace().count() < 4 {
         tldr = points.first().cloned().unwrap_or_else(|| title.clone());
     }

@@ -23,6 +23,8 @@ struct Claim {
     article: bool,
     /// The last name word's normal form (what the source index is keyed against).
     head: String,
+    /// Every name word's normal form: "Kim Jong Un" and "Mr. Kim" are one person.
+    words: Vec<String>,
     /// Stemmed, lower-cased words after the name, and as written.
     predicate: Vec<String>,
     surface: Vec<String>,
@@ -84,7 +86,8 @@ fn claims(s: &str) -> Vec<Claim> {
         let (predicate, surface) = (words[last + 1..w].to_vec(), surface[last + 1..w].to_vec());
         let at = raw[i].0..raw[j - 1].0 + ts[j - 1].surface.len();
         let article = s[..at.start].to_lowercase().ends_with("the ");
-        out.push(Claim { name, at, article, head: ts[j - 1].norm.clone(), predicate, surface });
+        let words = ts[i..j].iter().map(|t| t.norm.clone()).collect();
+        out.push(Claim { name, at, article, head: ts[j - 1].norm.clone(), words, predicate, surface });
         i = j;
     }
     out
@@ -120,7 +123,7 @@ fn swaps(text: &str, source: &str) -> Vec<Swap> {
             said_of.get(key).filter(|_| content).map(|names| (n, names))
         });
         let Some((n, others)) = found else { continue };
-        if others.iter().any(|o| o.head == c.head) {
+        if others.iter().any(|o| o.head == c.head || c.words.contains(&o.head) || o.words.contains(&c.head)) {
             continue;
         }
         let first = others[0];
@@ -193,6 +196,11 @@ mod tests {
         let f = swapped_attributions("Mr. Kim’s comments following the summit.", SOURCE);
         assert_eq!(f, vec!["Kim’s comments following the (the source: Cha's comments follow the)"]);
         assert!(swapped_attributions("Mr. Cha's comments follow the summit.", SOURCE).is_empty());
+        // A fuller form of the same person's name is the same person.
+        assert!(swapped_attributions("Victor Cha's comments follow the summit.", SOURCE).is_empty());
+        assert!(
+            swapped_attributions("It was between Kim Jong Un and Russian President Vladimir Putin.", SOURCE).is_empty()
+        );
     }
 
     #[test]

@@ -50,7 +50,16 @@ const BLOCK: usize = 32;
 /// the results are identical; K and V are walked in blocks shared by all queries, so each
 /// block is read from memory once. `sc` holds at least `ns.len() * max(ns)` values.
 #[allow(clippy::too_many_arguments)]
-pub fn attend_group(q: &[f32], hd: usize, ns: &[usize], k: &[f32], v: &[f32], scale: f32, sc: &mut [f32], out: &mut [f32]) {
+pub fn attend_group(
+    q: &[f32],
+    hd: usize,
+    ns: &[usize],
+    k: &[f32],
+    v: &[f32],
+    scale: f32,
+    sc: &mut [f32],
+    out: &mut [f32],
+) {
     let nq = ns.len();
     let nmax = ns.iter().copied().max().unwrap_or(0);
     assert!(q.len() >= nq * hd && out.len() >= nq * hd && sc.len() >= nq * nmax);
@@ -70,7 +79,16 @@ pub fn attend_group(q: &[f32], hd: usize, ns: &[usize], k: &[f32], v: &[f32], sc
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 #[allow(clippy::too_many_arguments)]
-unsafe fn group64(q: &[f32], ns: &[usize], k: &[f32], v: &[f32], scale: f32, sc: &mut [f32], out: &mut [f32], nmax: usize) {
+unsafe fn group64(
+    q: &[f32],
+    ns: &[usize],
+    k: &[f32],
+    v: &[f32],
+    scale: f32,
+    sc: &mut [f32],
+    out: &mut [f32],
+    nmax: usize,
+) {
     use std::arch::x86_64::*;
     let nq = ns.len();
     // Pass 1: scores, block by block of keys, every query per block.

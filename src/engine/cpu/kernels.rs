@@ -1,8 +1,9 @@
 //! Integer dot-product tiles: one call computes an R×C block of outputs (R activation rows
 //! × C weight rows) over the whole K dimension, loading each weight block once per R rows.
 //! AVX2 (maddubs/madd) versions chosen at run time, and a portable scalar fallback. U4
-//! weights (Q4_0/Q4_1/Q4_K) use `tile8`, which works on 8 interleaved columns at once; the
-//! additive-minimum term of U4/U5 is folded into the accumulators (Σ_b m_w * s_a).
+//! weights (Q4_0/Q4_1/Q4_K) and U8 (Q8_0/F32/F16) use `tile8`/`tile8_u8`, which work on 8
+//! interleaved columns at once; the additive-minimum term of U4/U5/U8 is folded into the
+//! accumulators (Σ_b m_w * s_a).
 //! Owns only the arithmetic; must not know about threads or the model.
 
 use super::act::{pad8, QAct};
@@ -59,21 +60,24 @@ pub fn tile_scalar(w: &PackedMatrix, c0: usize, cn: usize, a: &QAct, r0: usize, 
                         let d = w.dm(c, b).0;
                         (d, d)
                     }
-                    Kind::I8 | Kind::I8h => {
+                    Kind::U8 => {
+                        for (j, v) in wq.iter_mut().enumerate() {
+                            *v = w.qs[w.u8_pos(c, b, j)] as i32;
+                        }
+                        let d = w.dm(c, b).0;
+                        (d, d)
+                    }
+                    Kind::I8h => {
                         for (j, v) in wq.iter_mut().enumerate() {
                             *v = w.qs[i * 32 + j] as i8 as i32;
                         }
-                        if w.kind == Kind::I8 {
-                            (w.d[i], w.d[i])
-                        } else {
-                            (w.d[2 * i], w.d[2 * i + 1])
-                        }
+                        (w.d[2 * i], w.d[2 * i + 1])
                     }
                 };
                 let s0: i32 = (0..16).map(|j| wq[j] * aq[j] as i32).sum();
                 let s1: i32 = (16..32).map(|j| wq[j] * aq[j] as i32).sum();
                 acc += a.d[ai] * (d0 * s0 as f32 + d1 * s1 as f32);
-                if matches!(w.kind, Kind::U4 | Kind::U5) {
+                if matches!(w.kind, Kind::U4 | Kind::U5 | Kind::U8) {
                     acc += w.dm(c, b).1 * a.s[r * pad8(nb) + b];
                 }
             }
@@ -146,7 +150,7 @@ pub mod avx2 {
         }
     }
 
-    /// R×C tile for weight kind `K` (1 U5, 2 I8, 3 I8h; U4 uses [`tile8`]).
+    /// R×C tile for weight kind `K` (1 U5, 3 I8h; U4 and U8 use [`tile8`] and [`tile8_u8`]).
     ///
     /// # Safety
     /// avx2+fma present; rows/cols in range; `out` valid for the tile.
@@ -292,6 +296,63 @@ pub mod avx2 {
                 acc[r] = _mm256_fmadd_ps(mv, sa, acc[r]);
             }
         }
+        store8(&acc, out, r0, g, lo, hi);
+    }
+
+    /// U8 tile over one interleaved group of 8 columns and R rows, like [`tile8`]. maddubs
+    /// would saturate on unsigned bytes up to 255, so the bytes go back to signed weights
+    /// (u - 128) and multiply by sign-adjusted activations; the sum is then Σ w*a exactly,
+    /// without the minimum term.
+    ///
+    /// # Safety
+    /// avx2+fma present; `w.kind == U8`; rows in range; `out` valid for the written part.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn tile8_u8<const R: usize>(
+        w: &PackedMatrix,
+        g: usize,
+        a: &QAct,
+        r0: usize,
+        out: OutPtr,
+        lo: usize,
+        hi: usize,
+    ) {
+        let nb = w.nb;
+        let k = a.k;
+        let flip = _mm256_set1_epi8(-128);
+        let ones = _mm256_set1_epi16(1);
+        let mut acc = [_mm256_setzero_ps(); R];
+        for b in 0..nb {
+            let base = g * nb + b;
+            let wq = w.qs.as_ptr().add(base * 256);
+            if R == 1 {
+                _mm_prefetch::<_MM_HINT_T0>(wq.wrapping_add(2 * 256 * nb) as *const i8);
+                _mm_prefetch::<_MM_HINT_T0>(wq.wrapping_add(2 * 256 * nb + 128) as *const i8);
+            }
+            let mut isum = [_mm256_setzero_si256(); R];
+            for p in 0..8 {
+                let ws = _mm256_xor_si256(_mm256_loadu_si256(wq.add(32 * p) as *const __m256i), flip);
+                let wa = _mm256_abs_epi8(ws);
+                for r in 0..R {
+                    let ap = a.qs.as_ptr().add((r0 + r) * k + b * 32) as *const i32;
+                    let av = _mm256_sign_epi8(_mm256_set1_epi32(*ap.add(p)), ws);
+                    isum[r] = _mm256_add_epi32(isum[r], _mm256_madd_epi16(_mm256_maddubs_epi16(wa, av), ones));
+                }
+            }
+            let dv = _mm256_loadu_ps(w.d.as_ptr().add(base * 8));
+            for r in 0..R {
+                let da = _mm256_broadcast_ss(&*a.d.as_ptr().add((r0 + r) * nb + b));
+                acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[r]), _mm256_mul_ps(dv, da), acc[r]);
+            }
+        }
+        store8(&acc, out, r0, g, lo, hi);
+    }
+
+    /// Writes columns `lo..hi` of group `g` for the tile's rows.
+    ///
+    /// # Safety
+    /// avx present; `out` valid for rows `r0..r0+R`, columns `g*8+lo..g*8+hi`.
+    #[inline(always)]
+    pub unsafe fn store8<const R: usize>(acc: &[__m256; R], out: OutPtr, r0: usize, g: usize, lo: usize, hi: usize) {
         for r in 0..R {
             let o = out.ptr.add((r0 + r) * out.ldo + g * 8);
             if lo == 0 && hi == 8 {
@@ -306,16 +367,20 @@ pub mod avx2 {
         }
     }
 
-    type Tile8Fn = unsafe fn(&PackedMatrix, usize, &QAct, usize, OutPtr, usize, usize);
+    pub type Tile8Fn = unsafe fn(&PackedMatrix, usize, &QAct, usize, OutPtr, usize, usize);
 
-    /// The U4 group tile for `rn` rows (1..=4).
-    pub fn pick8(rn: usize) -> Tile8Fn {
-        match rn {
-            1 => tile8::<1>,
-            2 => tile8::<2>,
-            3 => tile8::<3>,
-            4 => tile8::<4>,
-            _ => unreachable!("tile8 rows {rn}"),
+    /// The group tile of a U4 or U8 matrix for `rn` rows (1..=4).
+    pub fn pick8(kind: Kind, rn: usize) -> Tile8Fn {
+        match (kind, rn) {
+            (Kind::U4, 1) => tile8::<1>,
+            (Kind::U4, 2) => tile8::<2>,
+            (Kind::U4, 3) => tile8::<3>,
+            (Kind::U4, 4) => tile8::<4>,
+            (Kind::U8, 1) => tile8_u8::<1>,
+            (Kind::U8, 2) => tile8_u8::<2>,
+            (Kind::U8, 3) => tile8_u8::<3>,
+            (Kind::U8, 4) => tile8_u8::<4>,
+            _ => unreachable!("group tile {kind:?} rows {rn}"),
         }
     }
 
@@ -341,9 +406,8 @@ pub mod avx2 {
     /// The tile function for a weight kind and tile shape (rn 1..=4, cn 1/2, or 1×4).
     pub fn pick(kind: Kind, rn: usize, cn: usize) -> TileFn {
         match kind {
-            Kind::U4 => unreachable!("U4 uses pick8"),
+            Kind::U4 | Kind::U8 => unreachable!("{kind:?} uses pick8"),
             Kind::U5 => pick_rc!(1, rn, cn),
-            Kind::I8 => pick_rc!(2, rn, cn),
             Kind::I8h => pick_rc!(3, rn, cn),
         }
     }

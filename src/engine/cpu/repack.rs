@@ -8,7 +8,11 @@
 //!   then 8 scales and 8 minimums per (group, block). Columns past `n` are zero.
 //! - `U5`  (Q5_0): nibbles plus a u32 of fifth bits, value = d*q + m with q in 0..32. Blocks
 //!   go in pairs: byte j of pair p holds element j of block 2p (low) and of 2p+1 (high).
-//! - `I8`  (Q8_0, F32, F16): 32 signed bytes, value = d*q.
+//! - `U8`  (Q8_0, F32, F16): bytes q+128, interleaved by groups of 8 columns like `U4`: per
+//!   (group, block) 256 bytes, where byte `32p + 4j + e` holds element `4p + e` of column j;
+//!   value = d*u + m with u in 0..256 and m = -128d (so the kernels treat it as `U4` does,
+//!   and AVX-512 VNNI multiplies it, unsigned, by the signed activations); 8 scales and 8
+//!   minimums per (group, block).
 //! - `I8h` (Q6_K): 32 signed bytes with one scale per 16-element half.
 
 #![allow(clippy::needless_range_loop)] // block loops index several parallel arrays
@@ -20,7 +24,7 @@ use super::quant::{f16_to_f32, scale_min_k4, GgmlType};
 pub enum Kind {
     U4,
     U5,
-    I8,
+    U8,
     I8h,
 }
 
@@ -32,13 +36,14 @@ pub struct PackedMatrix {
     pub k: usize,
     /// Blocks per row (`k / 32`).
     pub nb: usize,
-    /// Quant bytes, row-major: `u4_row_bytes(nb)` per row (U4, U5), or 32 per block.
+    /// Quant bytes: U4 and U8 by groups of 8 rows (128 or 256 bytes per group and block);
+    /// row-major `u4_row_bytes(nb)` per row for U5, or 32 per block for I8h.
     pub qs: Vec<u8>,
     /// U5 only: fifth bits, one u32 per block.
     pub qh: Vec<u32>,
-    /// Scales: one per block (two for I8h).
+    /// Scales: one per block (two for I8h); U4/U8 by groups of 8 rows.
     pub d: Vec<f32>,
-    /// U4/U5 only: additive minimum per block, row stride `pad8(nb)`, padding zero.
+    /// U4/U5/U8 only: additive minimum per block (U5: row stride `pad8(nb)`, padding zero).
     pub m: Vec<f32>,
 }
 
@@ -155,7 +160,7 @@ impl PackedMatrix {
         let kind = match ty {
             GgmlType::Q4_0 | GgmlType::Q4_1 | GgmlType::Q4K => Kind::U4,
             GgmlType::Q5_0 => Kind::U5,
-            GgmlType::Q8_0 | GgmlType::F32 | GgmlType::F16 => Kind::I8,
+            GgmlType::Q8_0 | GgmlType::F32 | GgmlType::F16 => Kind::U8,
             GgmlType::Q6K => Kind::I8h,
         };
         let nb = k / 32;
@@ -168,21 +173,22 @@ impl PackedMatrix {
                 0;
                 match kind {
                     Kind::U4 => n.div_ceil(8) * nb * 128,
+                    Kind::U8 => n.div_ceil(8) * nb * 256,
                     Kind::U5 => n * u4_row_bytes(nb),
-                    _ => n * nb * 32,
+                    Kind::I8h => n * nb * 32,
                 }
             ],
             qh: if kind == Kind::U5 { vec![0; n * nb] } else { Vec::new() },
             d: vec![
                 0.0;
                 match kind {
-                    Kind::U4 => n.div_ceil(8) * 8 * nb,
+                    Kind::U4 | Kind::U8 => n.div_ceil(8) * 8 * nb,
                     Kind::I8h => 2 * n * nb,
-                    _ => n * nb,
+                    Kind::U5 => n * nb,
                 }
             ],
             m: match kind {
-                Kind::U4 => vec![0.0; n.div_ceil(8) * 8 * nb],
+                Kind::U4 | Kind::U8 => vec![0.0; n.div_ceil(8) * 8 * nb],
                 Kind::U5 => vec![0.0; n * pad8(nb)],
                 _ => Vec::new(),
             },
@@ -216,11 +222,14 @@ impl PackedMatrix {
                         p.d[i] = d[0];
                         p.m[r * pad8(nb) + b] = m;
                     }
-                    Kind::I8 => {
-                        for j in 0..32 {
-                            p.qs[i * 32 + j] = q[j] as i8 as u8;
+                    Kind::U8 => {
+                        for (j, &v) in q.iter().enumerate() {
+                            let o = p.u8_pos(r, b, j);
+                            p.qs[o] = (v + 128) as u8;
                         }
-                        p.d[i] = d[0];
+                        let s = p.scale_index(r, b);
+                        p.d[s] = d[0];
+                        p.m[s] = -128.0 * d[0];
                     }
                     Kind::I8h => {
                         for j in 0..32 {
@@ -249,9 +258,11 @@ impl PackedMatrix {
                         *y = d * q as f32 + m;
                     }
                 }
-                Kind::I8 => {
-                    for j in 0..32 {
-                        yb[j] = self.d[i] * self.qs[i * 32 + j] as i8 as f32;
+                Kind::U8 => {
+                    // d * q exactly (as ggml computes it), not d * u + m.
+                    let d = self.dm(r, b).0;
+                    for (j, y) in yb.iter_mut().enumerate() {
+                        *y = d * (self.qs[self.u8_pos(r, b, j)] as i32 - 128) as f32;
                     }
                 }
                 Kind::I8h => {
@@ -281,16 +292,22 @@ impl PackedMatrix {
         }
     }
 
-    /// U4: index of the scale and minimum of block `b` of row `r` in `d` and `m`.
+    /// U8: byte offset of element `j` of block `b` of row `r`.
+    #[inline]
+    pub fn u8_pos(&self, r: usize, b: usize, j: usize) -> usize {
+        ((r / 8) * self.nb + b) * 256 + 32 * (j / 4) + 4 * (r % 8) + j % 4
+    }
+
+    /// U4/U8: index of the scale and minimum of block `b` of row `r` in `d` and `m`.
     #[inline]
     pub fn scale_index(&self, r: usize, b: usize) -> usize {
         ((r / 8) * self.nb + b) * 8 + r % 8
     }
 
-    /// U4/U5: (scale, minimum) of block `b` of row `r`.
+    /// U4/U5/U8: (scale, minimum) of block `b` of row `r`.
     #[inline]
     pub fn dm(&self, r: usize, b: usize) -> (f32, f32) {
-        if self.kind == Kind::U4 {
+        if matches!(self.kind, Kind::U4 | Kind::U8) {
             let s = self.scale_index(r, b);
             (self.d[s], self.m[s])
         } else {

@@ -1,13 +1,15 @@
-//! AVX-512 VNNI version of the U4 group tile (`kernels::avx2::tile8`): `vpdpbusd` multiplies
-//! the unsigned 4-bit weights by the signed 8-bit activations and adds each four products
-//! into a 32-bit lane in one instruction, where AVX2 needs maddubs, two 16-bit adds and a
-//! madd. The integer sums are exact in both, so the two give bit-identical outputs.
+//! AVX-512 VNNI versions of the U4 and U8 group tiles (`kernels::avx2::tile8`/`tile8_u8`):
+//! `vpdpbusd` multiplies the unsigned 4- or 8-bit weights by the signed 8-bit activations and
+//! adds each four products into a 32-bit lane in one instruction, where AVX2 needs maddubs,
+//! 16-bit adds and a madd. For U4 the integer sums are exact in both, so the two give
+//! bit-identical outputs; for U8 the AVX2 tile sums signed weights instead (the same value,
+//! rounded differently).
 //! Chosen at run time where the CPU has `avx512vnni` and `avx512vl` (256-bit registers).
 //! Owns only this arithmetic; must not know about threads or the model.
 
 use super::act::{pad8, QAct};
 use super::kernels::OutPtr;
-use super::repack::PackedMatrix;
+use super::repack::{Kind, PackedMatrix};
 
 /// True when the VNNI tile can run on this CPU and `PRECIS_NO_VNNI` is unset (checked once).
 pub fn has_vnni() -> bool {
@@ -27,19 +29,22 @@ pub fn has_vnni() -> bool {
     })
 }
 
+/// Most rows of one VNNI tile (AVX-512 has 32 vector registers: 3 accumulators a row).
+pub const MAX_ROWS: usize = 6;
+
 #[cfg(target_arch = "x86_64")]
 #[allow(clippy::needless_range_loop)] // indexing const-size register arrays reads clearer
 pub mod x86 {
     use super::*;
     use std::arch::x86_64::*;
 
-    /// Same contract as `kernels::avx2::tile8`.
+    /// Same contract as `kernels::avx2::tile8` (U8 false) and `tile8_u8` (U8 true).
     ///
     /// # Safety
-    /// avx2, fma, avx512vnni and avx512vl present; `w.kind == U4`; rows in range; `out`
-    /// valid for the written part.
+    /// avx2, fma, avx512vnni and avx512vl present; `w.kind` U4 or U8 as `U8` says; rows in
+    /// range; `out` valid for the written part.
     #[target_feature(enable = "avx2,fma,avx512f,avx512vnni,avx512vl")]
-    pub unsafe fn tile8<const R: usize>(
+    pub unsafe fn tile8<const U8: bool, const R: usize>(
         w: &PackedMatrix,
         g: usize,
         a: &QAct,
@@ -52,31 +57,40 @@ pub mod x86 {
         let k = a.k;
         let mask = _mm256_set1_epi8(0x0f);
         let mut acc = [_mm256_setzero_ps(); R];
-        let pf = R == 1;
+        let bb = if U8 { 256 } else { 128 };
         for b in 0..nb {
             let base = g * nb + b;
-            let wq = w.qs.as_ptr().add(base * 128);
-            if pf {
-                _mm_prefetch::<_MM_HINT_T0>(wq.wrapping_add(2 * 128 * nb) as *const i8);
-                _mm_prefetch::<_MM_HINT_T0>(wq.wrapping_add(2 * 128 * nb + 64) as *const i8);
+            let wq = w.qs.as_ptr().add(base * bb);
+            // Decode streams the weights from memory: prefetch two groups ahead.
+            for line in (0..bb).step_by(64) {
+                _mm_prefetch::<_MM_HINT_T0>(wq.wrapping_add(2 * bb * nb + line) as *const i8);
             }
             // Two accumulators per row: shorter dependency chains through vpdpbusd.
             let mut s0 = [_mm256_setzero_si256(); R];
             let mut s1 = [_mm256_setzero_si256(); R];
             for half in 0..2 {
-                let x0 = _mm256_loadu_si256(wq.add(64 * half) as *const __m256i);
-                let x1 = _mm256_loadu_si256(wq.add(64 * half + 32) as *const __m256i);
-                let w0 = _mm256_and_si256(x0, mask);
-                let w1 = _mm256_and_si256(_mm256_srli_epi16(x0, 4), mask);
-                let w2 = _mm256_and_si256(x1, mask);
-                let w3 = _mm256_and_si256(_mm256_srli_epi16(x1, 4), mask);
-                let p = 2 * half;
+                // Four (weights, index of the activations' 4-byte group) pairs: for U4 the low
+                // and high nibbles of two 32-byte vectors, for U8 four 32-byte vectors.
+                let ws: [(__m256i, usize); 4] = if U8 {
+                    let at = |p: usize| (_mm256_loadu_si256(wq.add(32 * p) as *const __m256i), p);
+                    [at(4 * half), at(4 * half + 1), at(4 * half + 2), at(4 * half + 3)]
+                } else {
+                    let x0 = _mm256_loadu_si256(wq.add(64 * half) as *const __m256i);
+                    let x1 = _mm256_loadu_si256(wq.add(64 * half + 32) as *const __m256i);
+                    let p = 2 * half;
+                    [
+                        (_mm256_and_si256(x0, mask), p),
+                        (_mm256_and_si256(_mm256_srli_epi16(x0, 4), mask), p + 4),
+                        (_mm256_and_si256(x1, mask), p + 1),
+                        (_mm256_and_si256(_mm256_srli_epi16(x1, 4), mask), p + 5),
+                    ]
+                };
                 for r in 0..R {
                     let ap = a.qs.as_ptr().add((r0 + r) * k + b * 32) as *const i32;
-                    s0[r] = _mm256_dpbusd_epi32(s0[r], w0, _mm256_set1_epi32(*ap.add(p)));
-                    s1[r] = _mm256_dpbusd_epi32(s1[r], w1, _mm256_set1_epi32(*ap.add(p + 4)));
-                    s0[r] = _mm256_dpbusd_epi32(s0[r], w2, _mm256_set1_epi32(*ap.add(p + 1)));
-                    s1[r] = _mm256_dpbusd_epi32(s1[r], w3, _mm256_set1_epi32(*ap.add(p + 5)));
+                    s0[r] = _mm256_dpbusd_epi32(s0[r], ws[0].0, _mm256_set1_epi32(*ap.add(ws[0].1)));
+                    s1[r] = _mm256_dpbusd_epi32(s1[r], ws[1].0, _mm256_set1_epi32(*ap.add(ws[1].1)));
+                    s0[r] = _mm256_dpbusd_epi32(s0[r], ws[2].0, _mm256_set1_epi32(*ap.add(ws[2].1)));
+                    s1[r] = _mm256_dpbusd_epi32(s1[r], ws[3].0, _mm256_set1_epi32(*ap.add(ws[3].1)));
                 }
             }
             let dv = _mm256_loadu_ps(w.d.as_ptr().add(base * 8));
@@ -90,30 +104,28 @@ pub mod x86 {
                 acc[r] = _mm256_fmadd_ps(mv, sa, acc[r]);
             }
         }
-        for r in 0..R {
-            let o = out.ptr.add((r0 + r) * out.ldo + g * 8);
-            if lo == 0 && hi == 8 {
-                _mm256_storeu_ps(o, acc[r]);
-            } else {
-                let mut t = [0f32; 8];
-                _mm256_storeu_ps(t.as_mut_ptr(), acc[r]);
-                for c in lo..hi {
-                    *o.add(c) = t[c];
-                }
-            }
-        }
+        crate::engine::cpu::kernels::avx2::store8(&acc, out, r0, g, lo, hi);
     }
 
-    type Tile8Fn = unsafe fn(&PackedMatrix, usize, &QAct, usize, OutPtr, usize, usize);
-
-    /// The VNNI U4 group tile for `rn` rows (1..=4).
-    pub fn pick8(rn: usize) -> Tile8Fn {
-        match rn {
-            1 => tile8::<1>,
-            2 => tile8::<2>,
-            3 => tile8::<3>,
-            4 => tile8::<4>,
-            _ => unreachable!("tile8 rows {rn}"),
+    /// The VNNI group tile of a U4 or U8 matrix for `rn` rows (1..=MAX_ROWS).
+    pub fn pick8(kind: Kind, rn: usize) -> crate::engine::cpu::kernels::avx2::Tile8Fn {
+        macro_rules! rows {
+            ($u8:literal) => {
+                match rn {
+                    1 => tile8::<$u8, 1>,
+                    2 => tile8::<$u8, 2>,
+                    3 => tile8::<$u8, 3>,
+                    4 => tile8::<$u8, 4>,
+                    5 => tile8::<$u8, 5>,
+                    6 => tile8::<$u8, 6>,
+                    _ => unreachable!("group tile rows {rn}"),
+                }
+            };
+        }
+        match kind {
+            Kind::U4 => rows!(false),
+            Kind::U8 => rows!(true),
+            _ => unreachable!("group tile of {kind:?}"),
         }
     }
 }
