@@ -3,6 +3,7 @@
 //! output matrix. Threads: `PRECIS_BENCH_THREADS` (default 1). Must not touch the model.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use precis::engine::cpu::attn::attend_group;
 use precis::engine::cpu::{matmul, GgmlType, PackedMatrix, Pool, QAct};
 
 fn rng(state: &mut u64) -> u64 {
@@ -59,6 +60,20 @@ fn bench(c: &mut Criterion) {
         }
         g.finish();
     }
+    // Attention of the 3 query heads of one KV head (decode), and of 4 rows × 3 heads (prefill).
+    let mut g = c.benchmark_group("attention");
+    for (nq, n) in [(3usize, 256usize), (12, 200)] {
+        let mut s = 777u64;
+        let mut f = |len: usize| -> Vec<f32> { (0..len).map(|_| (rng(&mut s) % 2001) as f32 / 1000.0 - 1.0).collect() };
+        let (q, k, v) = (f(nq * 64), f(n * 64), f(n * 64));
+        let ns = vec![n; nq];
+        let (mut sc, mut out) = (vec![0f32; nq * n], vec![0f32; nq * 64]);
+        g.throughput(Throughput::Elements((nq * n) as u64));
+        g.bench_function(format!("q{nq}_n{n}"), |b| {
+            b.iter(|| attend_group(&q, 64, &ns, &k, &v, 0.125, &mut sc, &mut out))
+        });
+    }
+    g.finish();
     let mut g = c.benchmark_group("quantize_act");
     let x: Vec<f32> = (0..512 * 576).map(|i| (i % 97) as f32 * 0.01 - 0.5).collect();
     let mut a = QAct::new();

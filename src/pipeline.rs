@@ -330,20 +330,30 @@ pub fn summarize(
     let mut chosen = select_spread(candidates, want, doc.text.len());
     chosen.sort_by_key(|c| c.at);
 
-    // Ground.
-    let mut key_points = Vec::new();
+    // Ground: --strict drops what the checks flag; then a person's first mention in the kept
+    // points gets the full name the source gives, before the warnings quote the points.
+    let mut kept = Vec::new();
     for c in chosen {
+        match &c.problem {
+            Some(problem) if opts.strict => {
+                warnings.push(format!("dropped (--strict) a point with {problem}: {}", c.text));
+            }
+            _ => kept.push(c),
+        }
+    }
+    let mut texts: Vec<String> = kept.iter().map(|c| c.text.clone()).collect();
+    for (i, from, to) in ground::introduce_names(&mut texts, &doc.text) {
+        tracing::debug!("key point {i}: first mention {from:?} -> {to:?}");
+    }
+    let mut key_points = Vec::new();
+    for (c, text) in kept.into_iter().zip(texts) {
         for r in &c.repaired {
-            warnings.push(format!("key point corrected to the source's attribution ({r}): {}", c.text));
+            warnings.push(format!("key point corrected to the source's attribution ({r}): {text}"));
         }
         if let Some(problem) = &c.problem {
-            if opts.strict {
-                warnings.push(format!("dropped (--strict) a point with {problem}: {}", c.text));
-                continue;
-            }
-            warnings.push(format!("key point has {problem}: {}", c.text));
+            warnings.push(format!("key point has {problem}: {text}"));
         } else if c.support < 0.5 {
-            warnings.push(format!("key point weakly supported by the source (support {:.2}): {}", c.support, c.text));
+            warnings.push(format!("key point weakly supported by the source (support {:.2}): {text}", c.support));
         }
         let evidence = c
             .evidence
@@ -353,16 +363,7 @@ pub fn summarize(
                 EvidenceSpan { start: raw.start, end: raw.end, quote: doc.quote(raw) }
             })
             .collect();
-        key_points.push(KeyPoint { text: c.text, evidence, support: (c.support * 100.0).round() / 100.0 });
-    }
-
-    // A person's first mention in the key points gets the full name the source gives.
-    let mut texts: Vec<String> = key_points.iter().map(|k| k.text.clone()).collect();
-    for (i, from, to) in ground::introduce_names(&mut texts, &doc.text) {
-        tracing::debug!("key point {i}: first mention {from:?} -> {to:?}");
-    }
-    for (k, t) in key_points.iter_mut().zip(texts) {
-        k.text = t;
+        key_points.push(KeyPoint { text, evidence, support: (c.support * 100.0).round() / 100.0 });
     }
 
     // Title: the first prompt's, unless the second names fewer terms the source lacks.
@@ -404,12 +405,12 @@ pub fn summarize(
         }
     };
     tracing::info!("tl;dr in {:.2} s", t.elapsed().as_secs_f64());
-    let (repaired, fixes) = ground::repair_attributions(&tldr, &doc.text);
+    let (mut repaired, fixes) = ground::repair_attributions(&tldr, &doc.text);
+    ground::introduce_names(std::slice::from_mut(&mut repaired), &doc.text);
     for r in fixes {
         warnings.push(format!("tl;dr corrected to the source's attribution ({r}): {repaired}"));
     }
     tldr = repaired;
-    ground::introduce_names(std::slice::from_mut(&mut tldr), &doc.text);
     if tldr.split_whitespace().count() < 4 {
         tldr = points.first().cloned().unwrap_or_else(|| title.clone());
     }

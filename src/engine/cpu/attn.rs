@@ -1,26 +1,19 @@
-//! Attention of one query, or of a group of queries that share a KV head, over cached
+//! Attention of one query, or of a group of queries that share a KV head, over cached f16
 //! positions: scores, softmax, weighted sum of V. AVX2 version for head_dim 64 (query held
-//! in registers, eight keys at a time, vectorised softmax, K/V walked in blocks that every
-//! query of a group reads from L1), portable version otherwise. Owns only this arithmetic;
-//! must not know cache layouts.
+//! in registers, eight keys at a time, vectorised softmax, K/V converted to f32 in blocks
+//! that every query of a group then reads from L1), portable version otherwise. Owns only
+//! this arithmetic; must not know cache layouts.
 
+use super::half;
 use super::matmul::dot;
 
-/// `out = softmax(scale * K q) V` over the first `n` rows of `k` and `v` (row length `hd`).
-/// `sc` is scratch of at least `n` values.
-pub fn attend(q: &[f32], k: &[f32], v: &[f32], n: usize, scale: f32, sc: &mut [f32], out: &mut [f32]) {
-    let hd = q.len();
-    assert!(k.len() >= n * hd && v.len() >= n * hd && sc.len() >= n && out.len() >= hd);
-    #[cfg(target_arch = "x86_64")]
-    if hd == 64 && super::kernels::has_avx2() {
-        // SAFETY: avx2+fma detected; lengths checked above.
-        unsafe { group64(q, &[n], k, v, scale, sc, out, n) };
-        return;
-    }
-    attend_portable(q, k, v, n, scale, sc, out);
+/// `out = softmax(scale * K q) V` over the first `n` rows of the f16 caches `k` and `v` (row
+/// length `hd`). `sc` is scratch of at least `n` values.
+pub fn attend(q: &[f32], k: &[u16], v: &[u16], n: usize, scale: f32, sc: &mut [f32], out: &mut [f32]) {
+    attend_group(q, q.len(), &[n], k, v, scale, sc, out);
 }
 
-/// The portable version of [`attend`] (any head size).
+/// The reference version of [`attend`] on f32 rows (any head size).
 pub fn attend_portable(q: &[f32], k: &[f32], v: &[f32], n: usize, scale: f32, sc: &mut [f32], out: &mut [f32]) {
     let hd = q.len();
     let mut mx = f32::NEG_INFINITY;
@@ -40,22 +33,22 @@ pub fn attend_portable(q: &[f32], k: &[f32], v: &[f32], n: usize, scale: f32, sc
     o.iter_mut().for_each(|y| *y *= inv);
 }
 
-/// Keys per block of [`attend_group`]: a block's K (or V) rows, 8 KiB at head size 64, stay
-/// in L1 while every query of the group reads them.
+/// Keys per block of [`attend_group`]: a block's K (or V) rows, converted to f32 once (8 KiB
+/// at head size 64), stay in L1 while every query of the group reads them.
 const BLOCK: usize = 32;
 
-/// Several queries over the same K/V rows (the query heads that share a KV head, for one or
-/// more positions of one sequence). Query `i` (`q[i*hd..]`) attends to the first `ns[i]` rows
-/// and writes `out[i*hd..]`. Each query's arithmetic is [`attend`]'s, in the same order, so
-/// the results are identical; K and V are walked in blocks shared by all queries, so each
-/// block is read from memory once. `sc` holds at least `ns.len() * max(ns)` values.
+/// Several queries over the same f16 K/V rows (the query heads that share a KV head, for one
+/// or more positions of one sequence). Query `i` (`q[i*hd..]`) attends to the first `ns[i]`
+/// rows and writes `out[i*hd..]`. K and V are walked in blocks shared by all queries, so each
+/// block is read from memory and converted once; each query's arithmetic does not depend on
+/// the group it is in. `sc` holds at least `ns.len() * max(ns)` values.
 #[allow(clippy::too_many_arguments)]
 pub fn attend_group(
     q: &[f32],
     hd: usize,
     ns: &[usize],
-    k: &[f32],
-    v: &[f32],
+    k: &[u16],
+    v: &[u16],
     scale: f32,
     sc: &mut [f32],
     out: &mut [f32],
@@ -70,9 +63,12 @@ pub fn attend_group(
         unsafe { group64(q, ns, k, v, scale, sc, out, nmax) };
         return;
     }
+    let (mut kf, mut vf) = (vec![0f32; nmax * hd], vec![0f32; nmax * hd]);
+    half::to_f32(&k[..nmax * hd], &mut kf);
+    half::to_f32(&v[..nmax * hd], &mut vf);
     for (i, &n) in ns.iter().enumerate() {
         let (qi, oi) = (&q[i * hd..(i + 1) * hd], &mut out[i * hd..(i + 1) * hd]);
-        attend_portable(qi, k, v, n, scale, &mut sc[i * nmax..(i + 1) * nmax], oi);
+        attend_portable(qi, &kf, &vf, n, scale, &mut sc[i * nmax..(i + 1) * nmax], oi);
     }
 }
 
@@ -82,8 +78,8 @@ pub fn attend_group(
 unsafe fn group64(
     q: &[f32],
     ns: &[usize],
-    k: &[f32],
-    v: &[f32],
+    k: &[u16],
+    v: &[u16],
     scale: f32,
     sc: &mut [f32],
     out: &mut [f32],
@@ -91,13 +87,16 @@ unsafe fn group64(
 ) {
     use std::arch::x86_64::*;
     let nq = ns.len();
-    // Pass 1: scores, block by block of keys, every query per block.
+    let mut buf = [0f32; BLOCK * 64];
+    // Pass 1: scores, block by block of keys (converted to f32 once), every query per block.
     let mut j0 = 0;
     while j0 < nmax {
+        let jn = (j0 + BLOCK).min(nmax) - j0;
+        half::to_f32(&k[j0 * 64..(j0 + jn) * 64], &mut buf[..jn * 64]);
         for (i, &n) in ns.iter().enumerate() {
             if j0 < n {
-                let je = (j0 + BLOCK).min(n);
-                scores64(&q[i * 64..(i + 1) * 64], k.as_ptr(), j0, je, scale, sc.as_mut_ptr().add(i * nmax));
+                let cnt = (n - j0).min(jn);
+                scores64(&q[i * 64..(i + 1) * 64], buf.as_ptr(), cnt, scale, sc.as_mut_ptr().add(i * nmax + j0));
             }
         }
         j0 += BLOCK;
@@ -118,9 +117,11 @@ unsafe fn group64(
     }
     // Pass 2: the weighted sum of V, block by block, accumulators kept in `out`.
     out[..nq * 64].fill(0.0);
-    let vp = v.as_ptr();
+    let vp = buf.as_ptr();
     let mut j0 = 0;
     while j0 < nmax {
+        let jn = (j0 + BLOCK).min(nmax) - j0;
+        half::to_f32(&v[j0 * 64..(j0 + jn) * 64], &mut buf[..jn * 64]);
         for (i, &n) in ns.iter().enumerate() {
             if j0 >= n {
                 continue;
@@ -130,8 +131,8 @@ unsafe fn group64(
             for (t, a) in acc.iter_mut().enumerate() {
                 *a = _mm256_loadu_ps(o.add(8 * t));
             }
-            for j in j0..(j0 + BLOCK).min(n) {
-                let pv = _mm256_set1_ps(*sc.get_unchecked(i * nmax + j));
+            for j in 0..(n - j0).min(jn) {
+                let pv = _mm256_set1_ps(*sc.get_unchecked(i * nmax + j0 + j));
                 for (t, a) in acc.iter_mut().enumerate() {
                     *a = _mm256_fmadd_ps(pv, _mm256_loadu_ps(vp.add(j * 64 + 8 * t)), *a);
                 }
@@ -151,18 +152,18 @@ unsafe fn group64(
     }
 }
 
-/// Scores of one head-64 query against keys `j0..je`: `sc[j] = scale * q·k_j`, eight keys at
-/// a time (eight independent FMA chains hide the FMA latency), then one at a time.
+/// Scores of one head-64 query against `cnt` f32 keys at `kp`: `sc[j] = scale * q·k_j`, eight
+/// keys at a time (eight independent FMA chains hide the FMA latency), then one at a time.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn scores64(q: &[f32], kp: *const f32, j0: usize, je: usize, scale: f32, sc: *mut f32) {
+unsafe fn scores64(q: &[f32], kp: *const f32, cnt: usize, scale: f32, sc: *mut f32) {
     use std::arch::x86_64::*;
     let mut qv = [_mm256_setzero_ps(); 8];
     for (i, r) in qv.iter_mut().enumerate() {
         *r = _mm256_mul_ps(_mm256_loadu_ps(q.as_ptr().add(8 * i)), _mm256_set1_ps(scale));
     }
-    let mut j = j0;
-    while j + 8 <= je {
+    let mut j = 0;
+    while j + 8 <= cnt {
         let mut a = [_mm256_setzero_ps(); 8];
         for (i, qr) in qv.iter().enumerate() {
             for (t, acc) in a.iter_mut().enumerate() {
@@ -175,7 +176,7 @@ unsafe fn scores64(q: &[f32], kp: *const f32, j0: usize, je: usize, scale: f32, 
         _mm256_storeu_ps(sc.add(j), s8);
         j += 8;
     }
-    while j < je {
+    while j < cnt {
         let mut acc = _mm256_setzero_ps();
         for (i, qr) in qv.iter().enumerate() {
             acc = _mm256_fmadd_ps(*qr, _mm256_loadu_ps(kp.add(j * 64 + 8 * i)), acc);
@@ -189,16 +190,30 @@ unsafe fn scores64(q: &[f32], kp: *const f32, j0: usize, je: usize, scale: f32, 
 mod tests {
     use super::*;
 
+    fn data(len: usize, seed: usize) -> Vec<f32> {
+        (0..len).map(|i| ((i + seed) * 7919 % 1000) as f32 / 500.0 - 1.0).collect()
+    }
+
+    fn f16s(x: &[f32]) -> Vec<u16> {
+        let mut h = vec![0u16; x.len()];
+        half::to_f16(x, &mut h);
+        h
+    }
+
+    fn widen(h: &[u16]) -> Vec<f32> {
+        let mut x = vec![0f32; h.len()];
+        half::to_f32(h, &mut x);
+        x
+    }
+
     #[test]
-    fn simd_matches_portable() {
-        let f = |i: usize| (i * 7919 % 1000) as f32 / 500.0 - 1.0;
+    fn simd_matches_the_reference() {
         for n in [1usize, 3, 4, 5, 8, 13, 17, 64, 203] {
-            let q: Vec<f32> = (0..64).map(f).collect();
-            let k: Vec<f32> = (0..n * 64).map(|i| f(i + 5)).collect();
-            let v: Vec<f32> = (0..n * 64).map(|i| f(i + 11)).collect();
+            let q = data(64, 0);
+            let (k, v) = (f16s(&data(n * 64, 5)), f16s(&data(n * 64, 11)));
             let (mut sc, mut a, mut b) = (vec![0f32; n], vec![0f32; 64], vec![0f32; 64]);
             attend(&q, &k, &v, n, 0.125, &mut sc, &mut a);
-            attend_portable(&q, &k, &v, n, 0.125, &mut sc, &mut b);
+            attend_portable(&q, &widen(&k), &widen(&v), n, 0.125, &mut sc, &mut b);
             for (x, y) in a.iter().zip(&b) {
                 assert!((x - y).abs() < 1e-5, "n {n}: {x} vs {y}");
             }
@@ -206,13 +221,11 @@ mod tests {
     }
 
     #[test]
-    fn group_equals_one_query_at_a_time_bit_for_bit() {
-        let f = |i: usize| (i * 7919 % 1000) as f32 / 500.0 - 1.0;
+    fn a_group_gives_each_query_what_it_gets_alone_bit_for_bit() {
         let ns = [203usize, 200, 37, 1, 64, 65, 8, 31, 33];
         let nmax = 203;
-        let q: Vec<f32> = (0..ns.len() * 64).map(|i| f(i + 3)).collect();
-        let k: Vec<f32> = (0..nmax * 64).map(|i| f(i + 5)).collect();
-        let v: Vec<f32> = (0..nmax * 64).map(|i| f(i + 11)).collect();
+        let q = data(ns.len() * 64, 3);
+        let (k, v) = (f16s(&data(nmax * 64, 5)), f16s(&data(nmax * 64, 11)));
         let mut sc = vec![0f32; ns.len() * nmax];
         let mut got = vec![0f32; ns.len() * 64];
         attend_group(&q, 64, &ns, &k, &v, 0.125, &mut sc, &mut got);

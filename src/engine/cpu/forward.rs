@@ -1,9 +1,10 @@
-//! The forward pass of `CpuModel`: embeddings, RMSNorm, fused QKV, rope, KV-cache writes,
+//! The forward pass of `CpuModel`: embeddings, RMSNorm, fused QKV, rope, KV-cache writes (f16),
 //! grouped-query attention (K/V never repeated), fused gate/up with SiLU, down projection,
 //! and logits. Several sequences go through one pass, each with its own cache slot.
 //! Owns the per-call computation; must not change how weights are loaded or packed.
 
 use super::attn::attend_group;
+use super::half;
 use super::kernels::OutPtr;
 use super::matmul::{dot, matmul};
 use super::model::{CpuModel, KvSlot};
@@ -126,8 +127,8 @@ impl CpuModel {
                 let slot = self.slots[info.slot].as_mut().expect("slot allocated");
                 for h in 0..nkv {
                     let o = ((li * nkv + h) * c.ctx + info.pos) * hd;
-                    slot.k[o..o + hd].copy_from_slice(&row[d + h * hd..d + (h + 1) * hd]);
-                    slot.v[o..o + hd].copy_from_slice(&row[d + kvd + h * hd..d + kvd + (h + 1) * hd]);
+                    half::to_f16(&row[d + h * hd..d + (h + 1) * hd], &mut slot.k[o..o + hd]);
+                    half::to_f16(&row[d + kvd + h * hd..d + kvd + (h + 1) * hd], &mut slot.v[o..o + hd]);
                 }
             }
             s.att.resize(m * d, 0.0);

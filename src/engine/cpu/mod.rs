@@ -6,6 +6,7 @@
 pub mod act;
 pub mod attn;
 mod forward;
+pub mod half;
 pub mod kernels;
 pub mod matmul;
 pub mod model;

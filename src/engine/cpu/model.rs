@@ -27,11 +27,11 @@ pub(super) struct Layer {
     pub wd: PackedMatrix,
 }
 
-/// One sequence's KV cache, laid out [layer][kv_head][position][head_dim], allocated
+/// One sequence's KV cache in f16, laid out [layer][kv_head][position][head_dim], allocated
 /// zeroed (lazily backed by the OS) for the whole context once.
 pub(super) struct KvSlot {
-    pub k: Vec<f32>,
-    pub v: Vec<f32>,
+    pub k: Vec<u16>,
+    pub v: Vec<u16>,
     pub len: usize,
 }
 
@@ -246,6 +246,6 @@ impl CpuModel {
         }
         let c = &self.cfg;
         let n = c.n_layer * c.n_kv_head * c.ctx * c.head_dim;
-        self.slots[slot].get_or_insert_with(|| KvSlot { k: vec![0.0; n], v: vec![0.0; n], len: 0 })
+        self.slots[slot].get_or_insert_with(|| KvSlot { k: vec![0; n], v: vec![0; n], len: 0 })
     }
 }
