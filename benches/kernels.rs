@@ -1,6 +1,6 @@
 //! Criterion benches of precis' CPU kernels on SmolLM2-135M's real shapes: GEMV (decode,
-//! one activation row) and GEMM (prefill, 128 rows) for Q4_1 weights, and the Q8_0 tied
-//! output matrix. Threads: `PRECIS_BENCH_THREADS` (default 1). Must not touch the model.
+//! one activation row), 10 rows (batched decode) and 128 rows (prefill) for Q4_1 weights and
+//! the Q8_0 tied output matrix; attention over an f16 cache. Threads: `PRECIS_BENCH_THREADS` (default 1). Must not touch the model.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use precis::engine::cpu::attn::attend_group;
@@ -66,6 +66,12 @@ fn bench(c: &mut Criterion) {
         let mut s = 777u64;
         let mut f = |len: usize| -> Vec<f32> { (0..len).map(|_| (rng(&mut s) % 2001) as f32 / 1000.0 - 1.0).collect() };
         let (q, k, v) = (f(nq * 64), f(n * 64), f(n * 64));
+        let half = |x: &[f32]| -> Vec<u16> {
+            let mut h = vec![0u16; x.len()];
+            precis::engine::cpu::half::to_f16(x, &mut h);
+            h
+        };
+        let (k, v) = (half(&k), half(&v));
         let ns = vec![n; nq];
         let (mut sc, mut out) = (vec![0f32; nq * n], vec![0f32; nq * 64]);
         g.throughput(Throughput::Elements((nq * n) as u64));
