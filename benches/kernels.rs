@@ -1,6 +1,7 @@
 //! Criterion benches of precis' CPU kernels on SmolLM2-135M's real shapes: GEMV (decode,
 //! one activation row), 10 rows (batched decode) and 128 rows (prefill) for Q4_1 weights and
-//! the Q8_0 tied output matrix; attention over an f16 cache. Threads: `PRECIS_BENCH_THREADS` (default 1). Must not touch the model.
+//! the Q8_0 tied output matrix; attention over an f16 cache. Threads: `PRECIS_BENCH_THREADS`
+//! (default 1). Must not touch the model.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use precis::engine::cpu::attn::attend_group;
