@@ -81,6 +81,14 @@ for i in 1 2 3; do
     echo "summary $i: $(python3 -c "print(f'{$e - $s:.2f}')") s wall" | tee -a "$out/summary-times.txt"
 done
 "$bin" summarize "$article" -m "$model" --format md -o "$out/summary.md" -v 2>&1 | grep -a "map:\|tl;dr" | sed 's/\x1b\[[0-9;]*m//g'
+# Where the process time goes: start-up (a bare --version), then one summary's stages.
+s=$(date +%s.%N); "$bin" --version >/dev/null; e=$(date +%s.%N)
+echo "process start and exit alone (--version): $(python3 -c "print(f'{$e - $s:.3f}')") s"
+s=$(date +%s.%N)
+"$bin" summarize "$article" -m "$model" --device cuda --format json -o "$out/summary-vv.json" -vv 2>"$out/summary-vv.err"
+e=$(date +%s.%N)
+echo "summary with -vv: $(python3 -c "print(f'{$e - $s:.3f}')") s wall"
+grep -a "load:\|map:\|tl;dr in\|finished" "$out/summary-vv.err" | sed 's/\x1b\[[0-9;]*m//g'
 "$bin" generate -m "$model" --device cuda -n 1 -vv "Hello" 2>&1 | grep -a "load:" | sed 's/\x1b\[[0-9;]*m//g'
 "$bin" generate -m "$model" --device cpu -n 1 -vv "Hello" 2>&1 | grep -a "load:" | sed 's/\x1b\[[0-9;]*m//g'
 

@@ -16,6 +16,7 @@ use clap::Parser;
 
 /// Runs precis with the process's arguments; returns the exit code.
 pub fn main() -> i32 {
+    let start = std::time::Instant::now();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -33,6 +34,7 @@ pub fn main() -> i32 {
         Command::Models(a) => models::run(a, v),
         Command::Generate(a) => generate::run(a, v),
     };
+    tracing::debug!("finished {:.3} s after main started", start.elapsed().as_secs_f64());
     match result {
         Ok(()) => 0,
         Err(e) => {
