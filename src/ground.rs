@@ -15,7 +15,7 @@ mod attribution;
 mod names;
 mod words;
 
-pub use attribution::{repair_attributions, swapped_attributions};
+pub use attribution::{repair_attributions, swapped_attributions, SourceClaims};
 pub use names::{full_name, introduce_names};
 pub use words::content_words;
 use words::{close, raw_words, terms, Kind, Term};

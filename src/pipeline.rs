@@ -261,6 +261,8 @@ pub fn summarize(
     }
     let at = jobs.len().min(BATCH - extra.len());
     jobs.splice(at..at, extra);
+    // Who says what in the source, indexed once for every check of a generated text.
+    let claims = ground::SourceClaims::new(&doc.text);
     let mut candidates: Vec<Candidate> = Vec::new();
     let mut titles = Vec::new();
     let mut tldr_reply = None;
@@ -283,7 +285,7 @@ pub fn summarize(
                 Job::Map(c) => c,
             };
             for p in summary::parse_points(reply, opts.point_words) {
-                let (p, repaired) = ground::repair_attributions(&p, &doc.text);
+                let (p, repaired) = claims.repair(&p);
                 let (evidence, support) = ground::evidence(&p, &doc.text, &plan.sentences, 2);
                 let at = evidence.first().map(|e| plan.sentences[e.sentence].start).unwrap_or(c.range.start);
                 candidates.push(Candidate {
@@ -315,7 +317,7 @@ pub fn summarize(
         // Grounded once here: a point the checks flag ranks below every clean one, and the
         // flags become its warnings if it is chosen.
         let missing = ground::unsupported_terms(&c.text, &doc.text);
-        let swapped = ground::swapped_attributions(&c.text, &doc.text);
+        let swapped = claims.swapped(&c.text);
         c.problem = if !missing.is_empty() {
             Some(format!("terms not in the source ({})", missing.join(", ")))
         } else if !swapped.is_empty() {
@@ -377,7 +379,7 @@ pub fn summarize(
     if title.is_empty() {
         title = summary::cap_words(&opening, 12);
     }
-    flag_terms("title", &title, &doc.text, &mut warnings);
+    flag_terms("title", &title, &doc.text, &claims, &mut warnings);
 
     // TL;DR: written beside the map calls, or else from the key points (groups of
     // TLDR_GROUP, then one over the group summaries).
@@ -405,7 +407,7 @@ pub fn summarize(
         }
     };
     tracing::info!("tl;dr in {:.2} s", t.elapsed().as_secs_f64());
-    let (mut repaired, fixes) = ground::repair_attributions(&tldr, &doc.text);
+    let (mut repaired, fixes) = claims.repair(&tldr);
     ground::introduce_names(std::slice::from_mut(&mut repaired), &doc.text);
     for r in fixes {
         warnings.push(format!("tl;dr corrected to the source's attribution ({r}): {repaired}"));
@@ -414,7 +416,7 @@ pub fn summarize(
     if tldr.split_whitespace().count() < 4 {
         tldr = points.first().cloned().unwrap_or_else(|| title.clone());
     }
-    flag_terms("tl;dr", &tldr, &doc.text, &mut warnings);
+    flag_terms("tl;dr", &tldr, &doc.text, &claims, &mut warnings);
     if key_points.is_empty() {
         warnings.push("the model produced no usable key points".into());
     }
@@ -475,12 +477,12 @@ fn without_headings(text: &str) -> String {
 /// Warns of names and numbers in `text` that the source lacks; of words it gives a name
 /// that the source says of another, too, where `text` is prose (a title's capitals hide
 /// which words are names).
-fn flag_terms(what: &str, text: &str, source: &str, warnings: &mut Vec<String>) {
+fn flag_terms(what: &str, text: &str, source: &str, claims: &ground::SourceClaims, warnings: &mut Vec<String>) {
     let missing = ground::unsupported_terms(text, source);
     if !missing.is_empty() {
         warnings.push(format!("{what} has terms not in the source ({}): {text}", missing.join(", ")));
     }
-    let swapped = if what == "title" { Vec::new() } else { ground::swapped_attributions(text, source) };
+    let swapped = if what == "title" { Vec::new() } else { claims.swapped(text) };
     if !swapped.is_empty() {
         warnings.push(format!("{what} has words the source says of another name ({}): {text}", swapped.join("; ")));
     }

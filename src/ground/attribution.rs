@@ -85,7 +85,9 @@ fn claims(s: &str) -> Vec<Claim> {
         let name = ts[i..j].iter().map(|t| t.surface).collect::<Vec<_>>().join(" ");
         let (predicate, surface) = (words[last + 1..w].to_vec(), surface[last + 1..w].to_vec());
         let at = raw[i].0..raw[j - 1].0 + ts[j - 1].surface.len();
-        let article = s[..at.start].to_lowercase().ends_with("the ");
+        let article = s[..at.start].len() >= 4
+            && s.is_char_boundary(at.start - 4)
+            && s[at.start - 4..at.start].eq_ignore_ascii_case("the ");
         let words = ts[i..j].iter().map(|t| t.norm.clone()).collect();
         out.push(Claim { name, at, article, head: ts[j - 1].norm.clone(), words, predicate, surface });
         i = j;
@@ -104,68 +106,95 @@ struct Swap {
     other: Option<(String, bool)>,
 }
 
-fn swaps(text: &str, source: &str) -> Vec<Swap> {
-    // Predicate → the claims of the source that make it.
-    let source_claims = claims(source);
-    let mut said_of: HashMap<Vec<String>, Vec<&Claim>> = HashMap::new();
-    for c in &source_claims {
-        for n in 1..=c.predicate.len() {
-            said_of.entry(c.predicate[..n].to_vec()).or_default().push(c);
-        }
-    }
-    let mut out = Vec::new();
-    for c in claims(text) {
-        // The longest predicate the source has, of two words or more ("'s" and its noun),
-        // one of them a content word: enough to be a statement about the name.
-        let found = (2..=c.predicate.len()).rev().find_map(|n| {
-            let key = &c.predicate[..n];
-            let content = key.iter().any(|w| w != "'s" && !is_stop(w));
-            said_of.get(key).filter(|_| content).map(|names| (n, names))
-        });
-        let Some((n, others)) = found else { continue };
-        if others.iter().any(|o| o.head == c.head || c.words.contains(&o.head) || o.words.contains(&c.head)) {
-            continue;
-        }
-        let first = others[0];
-        let flag =
-            format!("{} (the source: {})", phrase(&c.name, &c.surface[..n]), phrase(&first.name, &first.surface[..n]));
-        let unique = others.iter().all(|o| o.head == first.head);
-        let other = unique.then(|| (first.name.clone(), first.article));
-        out.push(Swap { flag, at: c.at, article: c.article, other });
-    }
-    out
+/// The claims of a source, indexed by predicate: built once per document, then asked about
+/// any number of generated texts.
+pub struct SourceClaims {
+    claims: Vec<Claim>,
+    /// Predicate (every prefix of one) → the claims that make it.
+    said_of: HashMap<Vec<String>, Vec<usize>>,
 }
 
-/// Claims of `text` whose predicate the source states only of other names, as
-/// "NAME PREDICATE (the source: OTHER PREDICATE)".
+impl SourceClaims {
+    pub fn new(source: &str) -> SourceClaims {
+        let claims = claims(source);
+        let mut said_of: HashMap<Vec<String>, Vec<usize>> = HashMap::new();
+        for (i, c) in claims.iter().enumerate() {
+            for n in 1..=c.predicate.len() {
+                said_of.entry(c.predicate[..n].to_vec()).or_default().push(i);
+            }
+        }
+        SourceClaims { claims, said_of }
+    }
+
+    fn swaps(&self, text: &str) -> Vec<Swap> {
+        let mut out = Vec::new();
+        for c in claims(text) {
+            // The longest predicate the source has, of two words or more ("'s" and its noun),
+            // one of them a content word: enough to be a statement about the name.
+            let found = (2..=c.predicate.len()).rev().find_map(|n| {
+                let key = &c.predicate[..n];
+                let content = key.iter().any(|w| w != "'s" && !is_stop(w));
+                self.said_of.get(key).filter(|_| content).map(|names| (n, names))
+            });
+            let Some((n, others)) = found else { continue };
+            let others: Vec<&Claim> = others.iter().map(|&i| &self.claims[i]).collect();
+            if others.iter().any(|o| o.head == c.head || c.words.contains(&o.head) || o.words.contains(&c.head)) {
+                continue;
+            }
+            let first = others[0];
+            let flag = format!(
+                "{} (the source: {})",
+                phrase(&c.name, &c.surface[..n]),
+                phrase(&first.name, &first.surface[..n])
+            );
+            let unique = others.iter().all(|o| o.head == first.head);
+            let other = unique.then(|| (first.name.clone(), first.article));
+            out.push(Swap { flag, at: c.at, article: c.article, other });
+        }
+        out
+    }
+
+    /// Claims of `text` whose predicate the source states only of other names, as
+    /// "NAME PREDICATE (the source: OTHER PREDICATE)".
+    pub fn swapped(&self, text: &str) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for s in self.swaps(text) {
+            if !out.contains(&s.flag) {
+                out.push(s.flag);
+            }
+        }
+        out
+    }
+
+    /// `text` with each swapped name replaced by the one name the source says those words
+    /// of ("Mr. Kim's comments follow" → "Mr. Cha's comments follow"), and the flags of the
+    /// swaps it repaired. A swap whose words the source says of several names is left alone.
+    pub fn repair(&self, text: &str) -> (String, Vec<String>) {
+        let mut out = text.to_string();
+        let mut fixed = Vec::new();
+        // From the end, so that earlier byte ranges stay valid.
+        for s in self.swaps(text).into_iter().rev() {
+            let Some((name, article)) = s.other else { continue };
+            let mut start = s.at.start;
+            if s.article && !article {
+                start -= "the ".len();
+            }
+            out.replace_range(start..s.at.end, &name);
+            fixed.push(s.flag);
+        }
+        fixed.reverse();
+        (out, fixed)
+    }
+}
+
+/// [`SourceClaims::swapped`] for one text (indexes the source on each call).
 pub fn swapped_attributions(text: &str, source: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for s in swaps(text, source) {
-        if !out.contains(&s.flag) {
-            out.push(s.flag);
-        }
-    }
-    out
+    SourceClaims::new(source).swapped(text)
 }
 
-/// `text` with each swapped name replaced by the one name the source says those words
-/// of ("Mr. Kim's comments follow" → "Mr. Cha's comments follow"), and the flags of the
-/// swaps it repaired. A swap whose words the source says of several names is left alone.
+/// [`SourceClaims::repair`] for one text (indexes the source on each call).
 pub fn repair_attributions(text: &str, source: &str) -> (String, Vec<String>) {
-    let mut out = text.to_string();
-    let mut fixed = Vec::new();
-    // From the end, so that earlier byte ranges stay valid.
-    for s in swaps(text, source).into_iter().rev() {
-        let Some((name, article)) = s.other else { continue };
-        let mut start = s.at.start;
-        if s.article && !article {
-            start -= "the ".len();
-        }
-        out.replace_range(start..s.at.end, &name);
-        fixed.push(s.flag);
-    }
-    fixed.reverse();
-    (out, fixed)
+    SourceClaims::new(source).repair(text)
 }
 
 /// A name and its predicate's words, a possessive ending attached to the name.
