@@ -197,7 +197,26 @@ fn load_backend(
         (Backend::Dense, _) | (Backend::Auto, false) => {
             device::init_threads(opts.threads);
             let dtype = dense_dtype(dev)?;
-            Ok((Box::new(DenseForward(DenseModel::load(gguf, dev, dtype)?)), "dense"))
+            let model = std::thread::scope(|s| {
+                // The kernels' first use in this process, beside the weights' load.
+                let warm = dev.is_cuda().then(|| {
+                    s.spawn(|| {
+                        let t = std::time::Instant::now();
+                        let cfg = super::arch::Config::from_gguf(gguf)?;
+                        DenseModel::warm_up(&cfg, dev, dtype).map_err(|e| Error::Engine(e.to_string()))?;
+                        Ok::<_, Error>(t.elapsed())
+                    })
+                });
+                let model = DenseModel::load(gguf, dev, dtype);
+                match warm.map(|h| h.join()) {
+                    Some(Ok(Ok(t))) => tracing::debug!("kernels warmed beside the load in {:.3} s", t.as_secs_f64()),
+                    Some(Ok(Err(e))) => tracing::debug!("kernel warm-up failed (harmless): {e}"),
+                    Some(Err(_)) => tracing::debug!("kernel warm-up panicked (harmless)"),
+                    None => {}
+                }
+                model
+            })?;
+            Ok((Box::new(DenseForward(model)), "dense"))
         }
         (Backend::Auto, true) => match CpuModel::from_gguf(gguf, opts.threads) {
             Ok(m) => Ok((Box::new(NativeForward(m)), "native")),

@@ -7,6 +7,8 @@
 //! - [`Gemv`]: `x · wᵀ` for the few rows of a decode step (CPU and CUDA), one launch
 //!   where cuBLAS's general matmul costs more than the arithmetic at this size.
 //! - [`SiluMul`]: `silu(gate) * up` from the stacked gate/up projection (CPU and CUDA).
+//! - [`GemvSiluMul`]: the down projection with `SiluMul` folded into its input (CPU and
+//!   CUDA), one launch for the two.
 //! - [`AddRmsNorm`]: the residual sum and its RMS norm, both out of one pass (CPU and CUDA).
 //! - [`AttnDecode`]: RoPE on q and k, the new k and v written into the KV cache, and
 //!   attention of each row's one query over its cache, in one kernel (CUDA only).
@@ -161,6 +163,49 @@ impl candle_core::CustomOp2 for Gemv {
         };
         Ok((out, Shape::from((rows, n))))
     }
+}
+
+/// `(gu [rows, 2k], w [n, k])` → `silu(gate) · up` (rounded to the storage type, as
+/// [`SiluMul`] stores it) times `wᵀ`, `[rows, n]`: [`SiluMul`] then [`Gemv`] in one launch.
+pub struct GemvSiluMul;
+
+impl candle_core::CustomOp2 for GemvSiluMul {
+    fn name(&self) -> &'static str {
+        "precis-gemv-silu-mul"
+    }
+
+    fn cpu_fwd(&self, gu: &CpuStorage, lg: &Layout, w: &CpuStorage, lw: &Layout) -> Result<(CpuStorage, Shape)> {
+        let (_, act_layout) = silu_gemv_dims(lg, lw)?;
+        let (act, _) = SiluMul.cpu_fwd(gu, lg)?;
+        Gemv.cpu_fwd(&act, &act_layout, w, lw)
+    }
+
+    #[cfg(feature = "cuda")]
+    fn cuda_fwd(
+        &self,
+        gu: &candle_core::CudaStorage,
+        lg: &Layout,
+        w: &candle_core::CudaStorage,
+        lw: &Layout,
+    ) -> Result<(candle_core::CudaStorage, Shape)> {
+        use candle_core::backend::BackendStorage;
+        let (rows, act_layout) = silu_gemv_dims(lg, lw)?;
+        let (_, n, k) = gemv_dims(&act_layout, lw)?;
+        let out = match gu.dtype() {
+            candle_core::DType::F32 => cuda::gemv_kernel::<f32>("gemv_silu", gu, lg, w, lw, rows, n, k)?,
+            candle_core::DType::F16 => cuda::gemv_kernel::<half::f16>("gemv_silu", gu, lg, w, lw, rows, n, k)?,
+            t => candle_core::bail!("gemv-silu-mul: no CUDA kernel for {t:?}"),
+        };
+        Ok((out, Shape::from((rows, n))))
+    }
+}
+
+/// The rows of `gu` and the layout of its `silu(gate) · up` (`[rows, k]`), checked against `w`.
+fn silu_gemv_dims(lg: &Layout, lw: &Layout) -> Result<(usize, Layout)> {
+    let (rows, ff) = split_dims(lg)?;
+    let act = Layout::contiguous((rows, ff));
+    gemv_dims(&act, lw)?;
+    Ok((rows, act))
 }
 
 fn gemv_dims(lx: &Layout, lw: &Layout) -> Result<(usize, usize, usize)> {
@@ -390,6 +435,21 @@ mod cuda {
         n: usize,
         k: usize,
     ) -> Result<CudaStorage> {
+        gemv_kernel::<T>("gemv", x, lx, w, lw, rows, n, k)
+    }
+
+    /// `gemv` or `gemv_silu` (whose x is `[rows, 2k]`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn gemv_kernel<T: CudaDType + WithDType + DeviceRepr>(
+        name: &str,
+        x: &CudaStorage,
+        lx: &Layout,
+        w: &CudaStorage,
+        lw: &Layout,
+        rows: usize,
+        n: usize,
+        k: usize,
+    ) -> Result<CudaStorage> {
         let dev = x.device.clone();
         let (xs, ws) = (view::<T>(x, lx)?, view::<T>(w, lw)?);
         // 16-byte loads: both start on a 16-byte boundary (k is a multiple of 8).
@@ -398,7 +458,7 @@ mod cuda {
             candle_core::bail!("gemv: misaligned input");
         }
         let out = unsafe { dev.alloc::<T>(rows * n)? };
-        let func = dev.get_or_load_custom_func(&format!("gemv_{}", suffix::<T>()), MODULE, PTX)?;
+        let func = dev.get_or_load_custom_func(&format!("{name}_{}", suffix::<T>()), MODULE, PTX)?;
         let mut b = func.builder();
         b.arg(&xs);
         b.arg(&ws);
@@ -464,6 +524,22 @@ mod tests {
         let diff = (want - got).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
         assert!(diff < 1e-4, "max difference {diff}");
         assert!(!Gemv::fits(17, 24) && !Gemv::fits(4, 20));
+    }
+
+    #[test]
+    fn gemv_silu_mul_equals_silu_mul_then_gemv() {
+        let dev = &Device::Cpu;
+        let gu = Tensor::randn(0f32, 2.0, (3, 48), dev).unwrap();
+        let w = Tensor::randn(0f32, 1.0, (5, 24), dev).unwrap();
+        let want = gu.apply_op1_no_bwd(&SiluMul).unwrap().apply_op2_no_bwd(&w, &Gemv).unwrap();
+        let got = gu.apply_op2_no_bwd(&w, &GemvSiluMul).unwrap();
+        assert_eq!(got.dims(), &[3, 5]);
+        let diff = (want - got).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+        assert!(diff == 0.0, "max difference {diff}");
+        // gate/up of 2·24 against w of 20 inputs: refused.
+        assert!(gu
+            .apply_op2_no_bwd(&Tensor::zeros((5, 20), candle_core::DType::F32, dev).unwrap(), &GemvSiluMul)
+            .is_err());
     }
 
     #[test]

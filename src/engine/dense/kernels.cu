@@ -204,6 +204,43 @@ __device__ void gemv(const T* x, const T* w, T* y, int rows, int n, int k) {
     }
 }
 
+// The down projection with SiLU·mul folded in: x[r, i] = silu(gu[r, i]) * gu[r, k + i] (gu is
+// [rows, 2k], gate then up), rounded to T as the separate silu_mul kernel stores it, then
+// y[r, n] = sum_i x[r, i] * w[n, i]. Same grid and block as gemv.
+template <typename T>
+__device__ void gemv_silu(const T* gu, const T* w, T* y, int rows, int n, int k) {
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    const int col = blockIdx.x * 8 + warp;
+    if (col >= n) return;
+    float acc[GEMV_MAX_ROWS];
+#pragma unroll
+    for (int r = 0; r < GEMV_MAX_ROWS; ++r) acc[r] = 0.f;
+    const T* wr = w + (size_t)col * k;
+    for (int i = lane * 8; i < k; i += 256) {
+        float wf[8], gf[8], uf[8];
+        load8(wr + i, wf);
+#pragma unroll
+        for (int r = 0; r < GEMV_MAX_ROWS; ++r) {
+            if (r < rows) {
+                load8(gu + (size_t)r * 2 * k + i, gf);
+                load8(gu + (size_t)r * 2 * k + k + i, uf);
+#pragma unroll
+                for (int j = 0; j < 8; ++j) {
+                    const float x = tof(fromf<T>(gf[j] / (1.f + __expf(-gf[j])) * uf[j]));
+                    acc[r] += wf[j] * x;
+                }
+            }
+        }
+    }
+#pragma unroll
+    for (int r = 0; r < GEMV_MAX_ROWS; ++r) {
+        if (r < rows) {
+            const float v = warp_sum(acc[r]);
+            if (lane == 0) y[(size_t)r * n + col] = fromf<T>(v);
+        }
+    }
+}
+
 #define PRECIS_KERNELS(T, S)                                                                              \
     extern "C" __global__ void attn_decode_##S(const T* qkv, const float* cos, const float* sin, T* kc,  \
                                                T* vc, const uint32_t* pads, T* out, int H, int KV,       \
@@ -219,6 +256,9 @@ __device__ void gemv(const T* x, const T* w, T* y, int rows, int n, int k) {
     }                                                                                                     \
     extern "C" __global__ void gemv_##S(const T* x, const T* w, T* y, int rows, int n, int k) {          \
         gemv<T>(x, w, y, rows, n, k);                                                                     \
+    }                                                                                                     \
+    extern "C" __global__ void gemv_silu_##S(const T* gu, const T* w, T* y, int rows, int n, int k) {    \
+        gemv_silu<T>(gu, w, y, rows, n, k);                                                               \
     }
 
 PRECIS_KERNELS(float, f32)
