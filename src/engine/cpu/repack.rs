@@ -201,9 +201,12 @@ impl PackedMatrix {
                 let i = r * nb + b;
                 match kind {
                     Kind::U4 => {
-                        for (j, &v) in q.iter().enumerate() {
-                            let (o, sh) = p.u4_pos(r, b, j);
-                            p.qs[o] |= ((v & 0xf) as u8) << sh;
+                        // Bytes 32p + 4c + e of the (group, block): element 4p + e of column c
+                        // low, element 16 + 4p + e high (see `u4_pos`).
+                        let base = ((r / 8) * nb + b) * 128 + 4 * (r % 8);
+                        for pe in 0..16 {
+                            let (pp, e) = (pe / 4, pe % 4);
+                            p.qs[base + 32 * pp + e] = ((q[pe] & 0xf) | ((q[16 + pe] & 0xf) << 4)) as u8;
                         }
                         let s = p.scale_index(r, b);
                         p.d[s] = d[0];
@@ -223,9 +226,10 @@ impl PackedMatrix {
                         p.m[r * pad8(nb) + b] = m;
                     }
                     Kind::U8 => {
+                        // Bytes 32p + 4c + e of the (group, block): element 4p + e of column c.
+                        let base = ((r / 8) * nb + b) * 256 + 4 * (r % 8);
                         for (j, &v) in q.iter().enumerate() {
-                            let o = p.u8_pos(r, b, j);
-                            p.qs[o] = (v + 128) as u8;
+                            p.qs[base + 32 * (j / 4) + j % 4] = (v + 128) as u8;
                         }
                         let s = p.scale_index(r, b);
                         p.d[s] = d[0];
