@@ -1,13 +1,13 @@
 //! Integer dot-product tiles: one call computes an R×C block of outputs (R activation rows
 //! × C weight rows) over the whole K dimension, loading each weight block once per R rows.
 //! AVX2 (maddubs/madd) versions chosen at run time, and a portable scalar fallback. U4
-//! weights (Q4_0/Q4_1/Q4_K) and U8 (Q8_0/F32/F16) use `tile8`/`tile8_u8`, which work on 8
-//! interleaved columns at once; the additive-minimum term of U4/U5/U8 is folded into the
-//! accumulators (Σ_b m_w * s_a).
+//! weights (Q4_0/Q4_1/Q4_K), U5 (Q5_0) and U8 (Q8_0/F32/F16) use `tile8`/`tile8_u8`, which
+//! work on 8 interleaved columns at once; their additive-minimum term is folded into the
+//! accumulators (Σ_b m_w * s_a). I8h (Q6_K) uses the R×C `tile`.
 //! Owns only the arithmetic; must not know about threads or the model.
 
 use super::act::{pad8, QAct};
-use super::repack::{u4_row_bytes, Kind, PackedMatrix};
+use super::repack::{Kind, PackedMatrix};
 
 /// True when the AVX2+FMA kernels can run on this CPU (checked once, cached by std).
 #[inline]
@@ -53,9 +53,8 @@ pub fn tile_scalar(w: &PackedMatrix, c0: usize, cn: usize, a: &QAct, r0: usize, 
                 let aq = &a.qs[ai * 32..ai * 32 + 32];
                 let (d0, d1) = match w.kind {
                     Kind::U4 | Kind::U5 => {
-                        let hb = if w.kind == Kind::U5 { w.qh[i] } else { 0 };
                         for (j, v) in wq.iter_mut().enumerate() {
-                            *v = (w.u4_at(c, b, j) as u32 | (((hb >> j) & 1) << 4)) as i32;
+                            *v = (w.u4_at(c, b, j) as u32 | (w.fifth_bit(c, b, j) << 4)) as i32;
                         }
                         let d = w.dm(c, b).0;
                         (d, d)
@@ -77,7 +76,7 @@ pub fn tile_scalar(w: &PackedMatrix, c0: usize, cn: usize, a: &QAct, r0: usize, 
                 let s0: i32 = (0..16).map(|j| wq[j] * aq[j] as i32).sum();
                 let s1: i32 = (16..32).map(|j| wq[j] * aq[j] as i32).sum();
                 acc += a.d[ai] * (d0 * s0 as f32 + d1 * s1 as f32);
-                if matches!(w.kind, Kind::U4 | Kind::U5 | Kind::U8) {
+                if w.kind != Kind::I8h {
                     acc += w.dm(c, b).1 * a.s[r * pad8(nb) + b];
                 }
             }
@@ -94,8 +93,11 @@ pub mod avx2 {
     use std::arch::x86_64::*;
 
     /// ggml's bytes_from_bits_32, masked to 0x10 per set bit.
+    ///
+    /// # Safety
+    /// avx2 present.
     #[inline(always)]
-    unsafe fn fifth_bits(qh: u32) -> __m256i {
+    pub unsafe fn fifth_bits(qh: u32) -> __m256i {
         let shuf = _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0);
         let bytes = _mm256_shuffle_epi8(_mm256_set1_epi32(qh as i32), shuf);
         let bytes = _mm256_or_si256(bytes, _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe));
@@ -111,11 +113,11 @@ pub mod avx2 {
         _mm_cvtss_f32(x)
     }
 
-    /// Accumulate block `b` (weights already unpacked in `wq`, with |w| in `wa` for the
-    /// signed kinds) into the R×C accumulators.
+    /// Accumulate block `b` of the signed weights `wq` (|w| in `wa`) into the R×C
+    /// accumulators; I8h has a scale per 16-element half.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
-    unsafe fn step<const K: u8, const R: usize, const C: usize>(
+    unsafe fn step<const R: usize, const C: usize>(
         acc: &mut [[__m256; C]; R],
         wq: &[__m256i; C],
         wa: &[__m256i; C],
@@ -133,97 +135,40 @@ pub mod avx2 {
             let da = _mm256_broadcast_ss(&*a.d.as_ptr().add(ai));
             for c in 0..C {
                 let i = (c0 + c) * nb + b;
-                let p = if K <= 1 {
-                    _mm256_maddubs_epi16(wq[c], aq)
-                } else {
-                    _mm256_maddubs_epi16(wa[c], _mm256_sign_epi8(aq, wq[c]))
-                };
+                let p = _mm256_maddubs_epi16(wa[c], _mm256_sign_epi8(aq, wq[c]));
                 let p = _mm256_cvtepi32_ps(_mm256_madd_epi16(p, ones));
-                let sw = if K == 3 {
-                    let d = w.d.as_ptr().add(2 * i);
-                    _mm256_set_m128(_mm_broadcast_ss(&*d.add(1)), _mm_broadcast_ss(&*d))
-                } else {
-                    _mm256_broadcast_ss(&*w.d.as_ptr().add(i))
-                };
+                let d = w.d.as_ptr().add(2 * i);
+                let sw = _mm256_set_m128(_mm_broadcast_ss(&*d.add(1)), _mm_broadcast_ss(&*d));
                 acc[r][c] = _mm256_fmadd_ps(p, _mm256_mul_ps(sw, da), acc[r][c]);
             }
         }
     }
 
-    /// R×C tile for weight kind `K` (1 U5, 3 I8h; U4 and U8 use [`tile8`] and [`tile8_u8`]).
+    /// R×C tile of an I8h matrix (U4, U5 and U8 use the group tiles [`tile8`] and
+    /// [`tile8_u8`]).
     ///
     /// # Safety
-    /// avx2+fma present; rows/cols in range; `out` valid for the tile.
+    /// avx2+fma present; `w.kind == I8h`; rows/cols in range; `out` valid for the tile.
     #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn tile<const K: u8, const R: usize, const C: usize>(
-        w: &PackedMatrix,
-        c0: usize,
-        a: &QAct,
-        r0: usize,
-        out: OutPtr,
-    ) {
+    pub unsafe fn tile<const R: usize, const C: usize>(w: &PackedMatrix, c0: usize, a: &QAct, r0: usize, out: OutPtr) {
         let nb = w.nb;
         // Decode streams weights from memory: prefetch the tile PF tiles ahead.
         let pf: usize = if R == 1 { 2 } else { 0 };
         let mut acc = [[_mm256_setzero_ps(); C]; R];
         let wqs = w.qs.as_ptr();
         let zero = [_mm256_setzero_si256(); C];
-        if K <= 1 {
-            let rb = u4_row_bytes(nb);
-            let mask = _mm256_set1_epi8(0x0f);
-            let mut b = 0;
-            while b < nb {
-                // Low nibbles: block b; high nibbles: block b + 1.
-                let mut wq = zero;
-                for c in 0..C {
-                    if pf > 0 {
-                        _mm_prefetch::<_MM_HINT_T0>(wqs.wrapping_add((c0 + c + pf * C) * rb + b * 16) as *const i8);
-                    }
-                    let x = _mm256_loadu_si256(wqs.add((c0 + c) * rb + b * 16) as *const __m256i);
-                    wq[c] = _mm256_and_si256(x, mask);
-                    if K == 1 {
-                        wq[c] = _mm256_or_si256(wq[c], fifth_bits(*w.qh.get_unchecked((c0 + c) * nb + b)));
-                    }
+        for b in 0..nb {
+            let mut wq = zero;
+            let mut wa = zero;
+            for c in 0..C {
+                let i = (c0 + c) * nb + b;
+                if pf > 0 {
+                    _mm_prefetch::<_MM_HINT_T0>(wqs.wrapping_add((i + pf * C * nb) * 32) as *const i8);
                 }
-                step::<K, R, C>(&mut acc, &wq, &zero, w, c0, a, r0, b);
-                if b + 1 < nb {
-                    for c in 0..C {
-                        let x = _mm256_loadu_si256(wqs.add((c0 + c) * rb + b * 16) as *const __m256i);
-                        wq[c] = _mm256_and_si256(_mm256_srli_epi16(x, 4), mask);
-                        if K == 1 {
-                            let h = *w.qh.get_unchecked((c0 + c) * nb + b + 1);
-                            wq[c] = _mm256_or_si256(wq[c], fifth_bits(h));
-                        }
-                    }
-                    step::<K, R, C>(&mut acc, &wq, &zero, w, c0, a, r0, b + 1);
-                }
-                b += 2;
+                wq[c] = _mm256_loadu_si256(wqs.add(i * 32) as *const __m256i);
+                wa[c] = _mm256_abs_epi8(wq[c]);
             }
-            // Offset formats: Σ_b m_w[b] * s_a[b], over zero-padded rows of pad8(nb).
-            let nbp = pad8(nb);
-            for ch in (0..nbp).step_by(8) {
-                for c in 0..C {
-                    let mv = _mm256_loadu_ps(w.m.as_ptr().add((c0 + c) * nbp + ch));
-                    for r in 0..R {
-                        let sv = _mm256_loadu_ps(a.s.as_ptr().add((r0 + r) * nbp + ch));
-                        acc[r][c] = _mm256_fmadd_ps(mv, sv, acc[r][c]);
-                    }
-                }
-            }
-        } else {
-            for b in 0..nb {
-                let mut wq = zero;
-                let mut wa = zero;
-                for c in 0..C {
-                    let i = (c0 + c) * nb + b;
-                    if pf > 0 {
-                        _mm_prefetch::<_MM_HINT_T0>(wqs.wrapping_add((i + pf * C * nb) * 32) as *const i8);
-                    }
-                    wq[c] = _mm256_loadu_si256(wqs.add(i * 32) as *const __m256i);
-                    wa[c] = _mm256_abs_epi8(wq[c]);
-                }
-                step::<K, R, C>(&mut acc, &wq, &wa, w, c0, a, r0, b);
-            }
+            step::<R, C>(&mut acc, &wq, &wa, w, c0, a, r0, b);
         }
         for r in 0..R {
             for c in 0..C {
@@ -239,7 +184,7 @@ pub mod avx2 {
     /// # Safety
     /// avx2+fma present; `w.kind == U4`; rows in range; `out` valid for the written part.
     #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn tile8<const R: usize>(
+    pub unsafe fn tile8<const U5: bool, const R: usize>(
         w: &PackedMatrix,
         g: usize,
         a: &QAct,
@@ -262,14 +207,22 @@ pub mod avx2 {
                 _mm_prefetch::<_MM_HINT_T0>(wq.wrapping_add(2 * 128 * nb + 64) as *const i8);
             }
             let mut isum = [_mm256_setzero_si256(); R];
+            let mut isum32 = [_mm256_setzero_si256(); R];
             for half in 0..2 {
                 let x0 = _mm256_loadu_si256(wq.add(64 * half) as *const __m256i);
                 let x1 = _mm256_loadu_si256(wq.add(64 * half + 32) as *const __m256i);
                 // Nibble groups: x0 low = elements 4p.., high = 16+4p.. with p = 2*half; x1: p+1.
-                let w0 = _mm256_and_si256(x0, mask);
-                let w1 = _mm256_and_si256(_mm256_srli_epi16(x0, 4), mask);
-                let w2 = _mm256_and_si256(x1, mask);
-                let w3 = _mm256_and_si256(_mm256_srli_epi16(x1, 4), mask);
+                let mut w0 = _mm256_and_si256(x0, mask);
+                let mut w1 = _mm256_and_si256(_mm256_srli_epi16(x0, 4), mask);
+                let mut w2 = _mm256_and_si256(x1, mask);
+                let mut w3 = _mm256_and_si256(_mm256_srli_epi16(x1, 4), mask);
+                if U5 {
+                    let h = w.qh.as_ptr().add(base * 8 + 4 * half);
+                    w0 = _mm256_or_si256(w0, fifth_bits(*h));
+                    w1 = _mm256_or_si256(w1, fifth_bits(*h.add(1)));
+                    w2 = _mm256_or_si256(w2, fifth_bits(*h.add(2)));
+                    w3 = _mm256_or_si256(w3, fifth_bits(*h.add(3)));
+                }
                 let p = 2 * half;
                 for r in 0..R {
                     let ap = a.qs.as_ptr().add((r0 + r) * k + b * 32) as *const i32;
@@ -277,19 +230,24 @@ pub mod avx2 {
                     let a1 = _mm256_set1_epi32(*ap.add(p + 4));
                     let a2 = _mm256_set1_epi32(*ap.add(p + 1));
                     let a3 = _mm256_set1_epi32(*ap.add(p + 5));
-                    // Each i16 lane sums at most 8 products of 15*127: no overflow.
+                    // An i16 lane of `s` sums 8 products of at most 31*127 (U5; 15*127 for U4).
                     let s = _mm256_add_epi16(
                         _mm256_add_epi16(_mm256_maddubs_epi16(w0, a0), _mm256_maddubs_epi16(w1, a1)),
                         _mm256_add_epi16(_mm256_maddubs_epi16(w2, a2), _mm256_maddubs_epi16(w3, a3)),
                     );
-                    isum[r] = _mm256_add_epi16(isum[r], s);
+                    if U5 {
+                        // Two halves of U5 products could pass i16: widen each half.
+                        isum32[r] = _mm256_add_epi32(isum32[r], _mm256_madd_epi16(s, ones));
+                    } else {
+                        isum[r] = _mm256_add_epi16(isum[r], s);
+                    }
                 }
             }
             let dv = _mm256_loadu_ps(w.d.as_ptr().add(base * 8));
             let mv = _mm256_loadu_ps(w.m.as_ptr().add(base * 8));
             for r in 0..R {
                 let ai = (r0 + r) * nb + b;
-                let f = _mm256_cvtepi32_ps(_mm256_madd_epi16(isum[r], ones));
+                let f = _mm256_cvtepi32_ps(if U5 { isum32[r] } else { _mm256_madd_epi16(isum[r], ones) });
                 let da = _mm256_broadcast_ss(&*a.d.as_ptr().add(ai));
                 acc[r] = _mm256_fmadd_ps(f, _mm256_mul_ps(dv, da), acc[r]);
                 let sa = _mm256_broadcast_ss(&*a.s.as_ptr().add((r0 + r) * pad8(nb) + b));
@@ -369,13 +327,17 @@ pub mod avx2 {
 
     pub type Tile8Fn = unsafe fn(&PackedMatrix, usize, &QAct, usize, OutPtr, usize, usize);
 
-    /// The group tile of a U4 or U8 matrix for `rn` rows (1..=4).
+    /// The group tile of a U4, U5 or U8 matrix for `rn` rows (1..=4).
     pub fn pick8(kind: Kind, rn: usize) -> Tile8Fn {
         match (kind, rn) {
-            (Kind::U4, 1) => tile8::<1>,
-            (Kind::U4, 2) => tile8::<2>,
-            (Kind::U4, 3) => tile8::<3>,
-            (Kind::U4, 4) => tile8::<4>,
+            (Kind::U4, 1) => tile8::<false, 1>,
+            (Kind::U4, 2) => tile8::<false, 2>,
+            (Kind::U4, 3) => tile8::<false, 3>,
+            (Kind::U4, 4) => tile8::<false, 4>,
+            (Kind::U5, 1) => tile8::<true, 1>,
+            (Kind::U5, 2) => tile8::<true, 2>,
+            (Kind::U5, 3) => tile8::<true, 3>,
+            (Kind::U5, 4) => tile8::<true, 4>,
             (Kind::U8, 1) => tile8_u8::<1>,
             (Kind::U8, 2) => tile8_u8::<2>,
             (Kind::U8, 3) => tile8_u8::<3>,
@@ -386,29 +348,20 @@ pub mod avx2 {
 
     type TileFn = unsafe fn(&PackedMatrix, usize, &QAct, usize, OutPtr);
 
-    macro_rules! pick_rc {
-        ($k:literal, $rn:expr, $cn:expr) => {
-            match ($rn, $cn) {
-                (1, 1) => tile::<$k, 1, 1> as TileFn,
-                (1, 2) => tile::<$k, 1, 2>,
-                (1, 4) => tile::<$k, 1, 4>,
-                (2, 1) => tile::<$k, 2, 1>,
-                (2, 2) => tile::<$k, 2, 2>,
-                (3, 1) => tile::<$k, 3, 1>,
-                (3, 2) => tile::<$k, 3, 2>,
-                (4, 1) => tile::<$k, 4, 1>,
-                (4, 2) => tile::<$k, 4, 2>,
-                _ => unreachable!("tile {}x{}", $rn, $cn),
-            }
-        };
-    }
-
-    /// The tile function for a weight kind and tile shape (rn 1..=4, cn 1/2, or 1×4).
+    /// The I8h tile for a shape (rn 1..=4, cn 1/2, or 1×4).
     pub fn pick(kind: Kind, rn: usize, cn: usize) -> TileFn {
-        match kind {
-            Kind::U4 | Kind::U8 => unreachable!("{kind:?} uses pick8"),
-            Kind::U5 => pick_rc!(1, rn, cn),
-            Kind::I8h => pick_rc!(3, rn, cn),
+        assert_eq!(kind, Kind::I8h, "{kind:?} uses pick8");
+        match (rn, cn) {
+            (1, 1) => tile::<1, 1> as TileFn,
+            (1, 2) => tile::<1, 2>,
+            (1, 4) => tile::<1, 4>,
+            (2, 1) => tile::<2, 1>,
+            (2, 2) => tile::<2, 2>,
+            (3, 1) => tile::<3, 1>,
+            (3, 2) => tile::<3, 2>,
+            (4, 1) => tile::<4, 1>,
+            (4, 2) => tile::<4, 2>,
+            _ => unreachable!("tile {rn}x{cn}"),
         }
     }
 }

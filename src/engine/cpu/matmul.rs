@@ -1,8 +1,9 @@
 //! Quantised matmul drivers: `out[r][col] = Σ_k act[r][k] * W[col][k]` for one or several
 //! weight matrices that read the same quantised activation (fused QKV, gate/up), with the
 //! columns of all of them split across the pool in a few contiguous ranges (claimed
-//! dynamically). U4 and U8 run group tiles of 8 columns by 4 rows (6 with AVX-512 VNNI);
-//! other kinds 1×4 tiles for decode and 4×2 for prefill. Rows go in blocks of 64 so a block's activations stay in L2.
+//! dynamically). U4, U5 and U8 run group tiles of 8 columns by 4 rows (6 with AVX-512 VNNI);
+//! I8h 1×4 tiles for decode and 4×2 for prefill. Rows go in blocks of 64 so a block's
+//! activations stay in L2.
 //! Owns tiling and threading of matmuls; must not know about layers or attention.
 
 use super::act::QAct;
@@ -41,7 +42,7 @@ pub fn matmul(pool: &Pool, mats: &[&PackedMatrix], a: &QAct, out: &mut [f32]) {
 pub fn gemm_range(w: &PackedMatrix, c0: usize, c1: usize, a: &QAct, out: OutPtr, simd: bool) {
     let rows = a.rows;
     #[cfg(target_arch = "x86_64")]
-    if simd && matches!(w.kind, super::repack::Kind::U4 | super::repack::Kind::U8) {
+    if simd && w.kind != super::repack::Kind::I8h {
         gemm_range_u4(w, c0, c1, a, out);
         return;
     }
@@ -64,7 +65,7 @@ pub fn gemm_range(w: &PackedMatrix, c0: usize, c1: usize, a: &QAct, out: OutPtr,
     }
 }
 
-/// U4 and U8 with AVX2 (or AVX-512 VNNI): groups of 8 interleaved columns, 4-row (or 6-row)
+/// U4, U5 and U8 with AVX2 (or AVX-512 VNNI): groups of 8 interleaved columns, 4-row (or 6-row)
 /// tiles over row blocks.
 #[cfg(target_arch = "x86_64")]
 fn gemm_range_u4(w: &PackedMatrix, c0: usize, c1: usize, a: &QAct, out: OutPtr) {

@@ -6,8 +6,10 @@
 //!   of 8 output rows ("columns"): per (group, block) 128 bytes, where byte `32p + 4j + e`
 //!   holds element `4p + e` of column j (low nibble) and element `16 + 4p + e` (high);
 //!   then 8 scales and 8 minimums per (group, block). Columns past `n` are zero.
-//! - `U5`  (Q5_0): nibbles plus a u32 of fifth bits, value = d*q + m with q in 0..32. Blocks
-//!   go in pairs: byte j of pair p holds element j of block 2p (low) and of 2p+1 (high).
+//! - `U5`  (Q5_0): nibbles interleaved exactly as `U4`, plus the fifth bits: per (group,
+//!   block) 8 u32, one per 32-byte nibble vector the kernels unpack (for half h: the low and
+//!   high nibbles of bytes 64h.., then of bytes 64h+32..), bit i for byte i; value = d*q + m
+//!   with q in 0..32; 8 scales and 8 minimums per (group, block).
 //! - `U8`  (Q8_0, F32, F16): bytes q+128, interleaved by groups of 8 columns like `U4`: per
 //!   (group, block) 256 bytes, where byte `32p + 4j + e` holds element `4p + e` of column j;
 //!   value = d*u + m with u in 0..256 and m = -128d (so the kernels treat it as `U4` does,
@@ -17,7 +19,6 @@
 
 #![allow(clippy::needless_range_loop)] // block loops index several parallel arrays
 
-use super::act::pad8;
 use super::quant::{f16_to_f32, scale_min_k4, GgmlType};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,20 +37,15 @@ pub struct PackedMatrix {
     pub k: usize,
     /// Blocks per row (`k / 32`).
     pub nb: usize,
-    /// Quant bytes: U4 and U8 by groups of 8 rows (128 or 256 bytes per group and block);
-    /// row-major `u4_row_bytes(nb)` per row for U5, or 32 per block for I8h.
+    /// Quant bytes: U4, U5 and U8 by groups of 8 rows (128, 128 or 256 bytes per group and
+    /// block), or 32 per block for I8h.
     pub qs: Vec<u8>,
-    /// U5 only: fifth bits, one u32 per block.
+    /// U5 only: fifth bits, 8 u32 per (group, block).
     pub qh: Vec<u32>,
-    /// Scales: one per block (two for I8h); U4/U8 by groups of 8 rows.
+    /// Scales: one per block (two for I8h); U4/U5/U8 by groups of 8 rows.
     pub d: Vec<f32>,
-    /// U4/U5/U8 only: additive minimum per block (U5: row stride `pad8(nb)`, padding zero).
+    /// U4/U5/U8 only: additive minimum per block, by groups of 8 rows.
     pub m: Vec<f32>,
-}
-
-/// Bytes of one U4/U5 row of `nb` blocks (pairs of blocks share 32 bytes).
-pub fn u4_row_bytes(nb: usize) -> usize {
-    nb.div_ceil(2) * 32
 }
 
 fn rd16(b: &[u8], o: usize) -> f32 {
@@ -172,25 +168,22 @@ impl PackedMatrix {
             qs: vec![
                 0;
                 match kind {
-                    Kind::U4 => n.div_ceil(8) * nb * 128,
+                    Kind::U4 | Kind::U5 => n.div_ceil(8) * nb * 128,
                     Kind::U8 => n.div_ceil(8) * nb * 256,
-                    Kind::U5 => n * u4_row_bytes(nb),
                     Kind::I8h => n * nb * 32,
                 }
             ],
-            qh: if kind == Kind::U5 { vec![0; n * nb] } else { Vec::new() },
+            qh: if kind == Kind::U5 { vec![0; n.div_ceil(8) * nb * 8] } else { Vec::new() },
             d: vec![
                 0.0;
                 match kind {
-                    Kind::U4 | Kind::U8 => n.div_ceil(8) * 8 * nb,
+                    Kind::U4 | Kind::U5 | Kind::U8 => n.div_ceil(8) * 8 * nb,
                     Kind::I8h => 2 * n * nb,
-                    Kind::U5 => n * nb,
                 }
             ],
             m: match kind {
-                Kind::U4 | Kind::U8 => vec![0.0; n.div_ceil(8) * 8 * nb],
-                Kind::U5 => vec![0.0; n * pad8(nb)],
-                _ => Vec::new(),
+                Kind::U4 | Kind::U5 | Kind::U8 => vec![0.0; n.div_ceil(8) * 8 * nb],
+                Kind::I8h => Vec::new(),
             },
         };
         let mut q = [0i32; 32];
@@ -200,7 +193,7 @@ impl PackedMatrix {
                 let (d, m) = block_ints(ty, row, b, &mut q);
                 let i = r * nb + b;
                 match kind {
-                    Kind::U4 => {
+                    Kind::U4 | Kind::U5 => {
                         // Bytes 32p + 4c + e of the (group, block): element 4p + e of column c
                         // low, element 16 + 4p + e high (see `u4_pos`).
                         let base = ((r / 8) * nb + b) * 128 + 4 * (r % 8);
@@ -208,22 +201,15 @@ impl PackedMatrix {
                             let (pp, e) = (pe / 4, pe % 4);
                             p.qs[base + 32 * pp + e] = ((q[pe] & 0xf) | ((q[16 + pe] & 0xf) << 4)) as u8;
                         }
+                        if kind == Kind::U5 {
+                            for (j, &v) in q.iter().enumerate() {
+                                let (word, bit) = p.fifth_bit_pos(r, b, j);
+                                p.qh[word] |= ((v as u32 >> 4) & 1) << bit;
+                            }
+                        }
                         let s = p.scale_index(r, b);
                         p.d[s] = d[0];
                         p.m[s] = m;
-                    }
-                    Kind::U5 => {
-                        for (j, &v) in q.iter().enumerate() {
-                            let (o, sh) = p.u4_pos(r, b, j);
-                            p.qs[o] |= ((v & 0xf) as u8) << sh;
-                        }
-                        let mut hb = 0u32;
-                        for (j, &v) in q.iter().enumerate() {
-                            hb |= ((v as u32 >> 4) & 1) << j;
-                        }
-                        p.qh[i] = hb;
-                        p.d[i] = d[0];
-                        p.m[r * pad8(nb) + b] = m;
                     }
                     Kind::U8 => {
                         // Bytes 32p + 4c + e of the (group, block): element 4p + e of column c.
@@ -255,9 +241,8 @@ impl PackedMatrix {
             let yb = &mut y[b * 32..b * 32 + 32];
             match self.kind {
                 Kind::U4 | Kind::U5 => {
-                    let hb = if self.kind == Kind::U5 { self.qh[i] } else { 0 };
                     for (j, y) in yb.iter_mut().enumerate() {
-                        let q = self.u4_at(r, b, j) as u32 | (((hb >> j) & 1) << 4);
+                        let q = self.u4_at(r, b, j) as u32 | (self.fifth_bit(r, b, j) << 4);
                         let (d, m) = self.dm(r, b);
                         *y = d * q as f32 + m;
                     }
@@ -288,12 +273,28 @@ impl PackedMatrix {
     /// U4/U5: byte offset and shift of the nibble of element `j` of block `b` of row `r`.
     #[inline]
     pub fn u4_pos(&self, r: usize, b: usize, j: usize) -> (usize, u32) {
-        if self.kind == Kind::U4 {
-            let (g, c, p, e) = (r / 8, r % 8, (j % 16) / 4, j % 4);
-            ((g * self.nb + b) * 128 + 32 * p + 4 * c + e, 4 * (j / 16) as u32)
-        } else {
-            (r * u4_row_bytes(self.nb) + (b / 2) * 32 + j, 4 * (b % 2) as u32)
+        let (g, c, p, e) = (r / 8, r % 8, (j % 16) / 4, j % 4);
+        ((g * self.nb + b) * 128 + 32 * p + 4 * c + e, 4 * (j / 16) as u32)
+    }
+
+    /// U5: the index in `qh` and the bit of element `j`'s fifth bit (block `b`, row `r`). The
+    /// word is the nibble vector that holds the element (low or high nibbles of the 32-byte
+    /// vector of `u4_pos`), the bit its byte in that vector.
+    #[inline]
+    pub fn fifth_bit_pos(&self, r: usize, b: usize, j: usize) -> (usize, u32) {
+        let (p, e) = ((j % 16) / 4, j % 4);
+        let vector = 4 * (p / 2) + 2 * (p % 2) + j / 16;
+        (((r / 8) * self.nb + b) * 8 + vector, (4 * (r % 8) + e) as u32)
+    }
+
+    /// U5: the fifth bit of element `j` of block `b` of row `r` (0 for U4).
+    #[inline]
+    pub fn fifth_bit(&self, r: usize, b: usize, j: usize) -> u32 {
+        if self.kind != Kind::U5 {
+            return 0;
         }
+        let (word, bit) = self.fifth_bit_pos(r, b, j);
+        (self.qh[word] >> bit) & 1
     }
 
     /// U8: byte offset of element `j` of block `b` of row `r`.
@@ -302,7 +303,7 @@ impl PackedMatrix {
         ((r / 8) * self.nb + b) * 256 + 32 * (j / 4) + 4 * (r % 8) + j % 4
     }
 
-    /// U4/U8: index of the scale and minimum of block `b` of row `r` in `d` and `m`.
+    /// U4/U5/U8: index of the scale and minimum of block `b` of row `r` in `d` and `m`.
     #[inline]
     pub fn scale_index(&self, r: usize, b: usize) -> usize {
         ((r / 8) * self.nb + b) * 8 + r % 8
@@ -311,12 +312,8 @@ impl PackedMatrix {
     /// U4/U5/U8: (scale, minimum) of block `b` of row `r`.
     #[inline]
     pub fn dm(&self, r: usize, b: usize) -> (f32, f32) {
-        if matches!(self.kind, Kind::U4 | Kind::U8) {
-            let s = self.scale_index(r, b);
-            (self.d[s], self.m[s])
-        } else {
-            (self.d[r * self.nb + b], self.m[r * pad8(self.nb) + b])
-        }
+        let s = self.scale_index(r, b);
+        (self.d[s], self.m[s])
     }
 
     /// Bytes held by this matrix.

@@ -1,9 +1,9 @@
-//! AVX-512 VNNI versions of the U4 and U8 group tiles (`kernels::avx2::tile8`/`tile8_u8`):
-//! `vpdpbusd` multiplies the unsigned 4- or 8-bit weights by the signed 8-bit activations and
-//! adds each four products into a 32-bit lane in one instruction, where AVX2 needs maddubs,
-//! 16-bit adds and a madd. For U4 the integer sums are exact in both, so the two give
-//! bit-identical outputs; for U8 the AVX2 tile sums signed weights instead (the same value,
-//! rounded differently).
+//! AVX-512 VNNI versions of the U4, U5 and U8 group tiles (`kernels::avx2::tile8`/`tile8_u8`):
+//! `vpdpbusd` multiplies the unsigned 4-, 5- or 8-bit weights by the signed 8-bit activations
+//! and adds each four products into a 32-bit lane in one instruction, where AVX2 needs
+//! maddubs, 16-bit adds and a madd. For U4 and U5 the integer sums are exact in both, so the
+//! two give bit-identical outputs; for U8 the AVX2 tile sums signed weights instead (the same
+//! value, rounded differently).
 //! Chosen at run time where the CPU has `avx512vnni` and `avx512vl` (256-bit registers).
 //! Owns only this arithmetic; must not know about threads or the model.
 
@@ -36,15 +36,21 @@ pub const MAX_ROWS: usize = 6;
 #[allow(clippy::needless_range_loop)] // indexing const-size register arrays reads clearer
 pub mod x86 {
     use super::*;
+    use crate::engine::cpu::kernels::avx2::fifth_bits;
     use std::arch::x86_64::*;
 
-    /// Same contract as `kernels::avx2::tile8` (U8 false) and `tile8_u8` (U8 true).
+    /// The weight layouts of [`tile8`]'s `KIND`.
+    pub const U4: u8 = 0;
+    pub const U5: u8 = 1;
+    pub const U8: u8 = 2;
+
+    /// Same contract as `kernels::avx2::tile8` (KIND U4 or U5) and `tile8_u8` (KIND U8).
     ///
     /// # Safety
-    /// avx2, fma, avx512vnni and avx512vl present; `w.kind` U4 or U8 as `U8` says; rows in
-    /// range; `out` valid for the written part.
+    /// avx2, fma, avx512vnni and avx512vl present; `w.kind` as `KIND` says; rows in range;
+    /// `out` valid for the written part.
     #[target_feature(enable = "avx2,fma,avx512f,avx512vnni,avx512vl")]
-    pub unsafe fn tile8<const U8: bool, const R: usize>(
+    pub unsafe fn tile8<const KIND: u8, const R: usize>(
         w: &PackedMatrix,
         g: usize,
         a: &QAct,
@@ -57,7 +63,7 @@ pub mod x86 {
         let k = a.k;
         let mask = _mm256_set1_epi8(0x0f);
         let mut acc = [_mm256_setzero_ps(); R];
-        let bb = if U8 { 256 } else { 128 };
+        let bb = if KIND == U8 { 256 } else { 128 };
         for b in 0..nb {
             let base = g * nb + b;
             let wq = w.qs.as_ptr().add(base * bb);
@@ -69,9 +75,10 @@ pub mod x86 {
             let mut s0 = [_mm256_setzero_si256(); R];
             let mut s1 = [_mm256_setzero_si256(); R];
             for half in 0..2 {
-                // Four (weights, index of the activations' 4-byte group) pairs: for U4 the low
-                // and high nibbles of two 32-byte vectors, for U8 four 32-byte vectors.
-                let ws: [(__m256i, usize); 4] = if U8 {
+                // Four (weights, index of the activations' 4-byte group) pairs: for U4 and U5
+                // the low and high nibbles of two 32-byte vectors (U5 with its fifth bits),
+                // for U8 four 32-byte vectors.
+                let mut ws: [(__m256i, usize); 4] = if KIND == U8 {
                     let at = |p: usize| (_mm256_loadu_si256(wq.add(32 * p) as *const __m256i), p);
                     [at(4 * half), at(4 * half + 1), at(4 * half + 2), at(4 * half + 3)]
                 } else {
@@ -85,6 +92,12 @@ pub mod x86 {
                         (_mm256_and_si256(_mm256_srli_epi16(x1, 4), mask), p + 5),
                     ]
                 };
+                if KIND == U5 {
+                    let h = w.qh.as_ptr().add(base * 8 + 4 * half);
+                    for (v, x) in ws.iter_mut().enumerate() {
+                        x.0 = _mm256_or_si256(x.0, fifth_bits(*h.add(v)));
+                    }
+                }
                 for r in 0..R {
                     let ap = a.qs.as_ptr().add((r0 + r) * k + b * 32) as *const i32;
                     s0[r] = _mm256_dpbusd_epi32(s0[r], ws[0].0, _mm256_set1_epi32(*ap.add(ws[0].1)));
@@ -107,25 +120,26 @@ pub mod x86 {
         crate::engine::cpu::kernels::avx2::store8(&acc, out, r0, g, lo, hi);
     }
 
-    /// The VNNI group tile of a U4 or U8 matrix for `rn` rows (1..=MAX_ROWS).
+    /// The VNNI group tile of a U4, U5 or U8 matrix for `rn` rows (1..=MAX_ROWS).
     pub fn pick8(kind: Kind, rn: usize) -> crate::engine::cpu::kernels::avx2::Tile8Fn {
         macro_rules! rows {
-            ($u8:literal) => {
+            ($k:expr) => {
                 match rn {
-                    1 => tile8::<$u8, 1>,
-                    2 => tile8::<$u8, 2>,
-                    3 => tile8::<$u8, 3>,
-                    4 => tile8::<$u8, 4>,
-                    5 => tile8::<$u8, 5>,
-                    6 => tile8::<$u8, 6>,
+                    1 => tile8::<{ $k }, 1>,
+                    2 => tile8::<{ $k }, 2>,
+                    3 => tile8::<{ $k }, 3>,
+                    4 => tile8::<{ $k }, 4>,
+                    5 => tile8::<{ $k }, 5>,
+                    6 => tile8::<{ $k }, 6>,
                     _ => unreachable!("group tile rows {rn}"),
                 }
             };
         }
         match kind {
-            Kind::U4 => rows!(false),
-            Kind::U8 => rows!(true),
-            _ => unreachable!("group tile of {kind:?}"),
+            Kind::U4 => rows!(U4),
+            Kind::U5 => rows!(U5),
+            Kind::U8 => rows!(U8),
+            Kind::I8h => unreachable!("group tile of {kind:?}"),
         }
     }
 }
