@@ -154,14 +154,8 @@ impl candle_core::CustomOp2 for Gemv {
         w: &candle_core::CudaStorage,
         lw: &Layout,
     ) -> Result<(candle_core::CudaStorage, Shape)> {
-        use candle_core::backend::BackendStorage;
         let (rows, n, k) = gemv_dims(lx, lw)?;
-        let out = match x.dtype() {
-            candle_core::DType::F32 => cuda::gemv::<f32>(x, lx, w, lw, rows, n, k)?,
-            candle_core::DType::F16 => cuda::gemv::<half::f16>(x, lx, w, lw, rows, n, k)?,
-            t => candle_core::bail!("gemv: no CUDA kernel for {t:?}"),
-        };
-        Ok((out, Shape::from((rows, n))))
+        gemv_on_cuda("gemv", x, lx, w, lw, (rows, n, k))
     }
 }
 
@@ -188,16 +182,28 @@ impl candle_core::CustomOp2 for GemvSiluMul {
         w: &candle_core::CudaStorage,
         lw: &Layout,
     ) -> Result<(candle_core::CudaStorage, Shape)> {
-        use candle_core::backend::BackendStorage;
-        let (rows, act_layout) = silu_gemv_dims(lg, lw)?;
-        let (_, n, k) = gemv_dims(&act_layout, lw)?;
-        let out = match gu.dtype() {
-            candle_core::DType::F32 => cuda::gemv_kernel::<f32>("gemv_silu", gu, lg, w, lw, rows, n, k)?,
-            candle_core::DType::F16 => cuda::gemv_kernel::<half::f16>("gemv_silu", gu, lg, w, lw, rows, n, k)?,
-            t => candle_core::bail!("gemv-silu-mul: no CUDA kernel for {t:?}"),
-        };
-        Ok((out, Shape::from((rows, n))))
+        let (_, act_layout) = silu_gemv_dims(lg, lw)?;
+        gemv_on_cuda("gemv_silu", gu, lg, w, lw, gemv_dims(&act_layout, lw)?)
     }
+}
+
+/// Launches the GEMV kernel `kernel` (`gemv` or `gemv_silu`) for x's type: `[rows, n]` out.
+#[cfg(feature = "cuda")]
+fn gemv_on_cuda(
+    kernel: &str,
+    x: &candle_core::CudaStorage,
+    lx: &Layout,
+    w: &candle_core::CudaStorage,
+    lw: &Layout,
+    (rows, n, k): (usize, usize, usize),
+) -> Result<(candle_core::CudaStorage, Shape)> {
+    use candle_core::backend::BackendStorage;
+    let out = match x.dtype() {
+        candle_core::DType::F32 => cuda::gemv::<f32>(kernel, x, lx, w, lw, rows, n, k)?,
+        candle_core::DType::F16 => cuda::gemv::<half::f16>(kernel, x, lx, w, lw, rows, n, k)?,
+        t => candle_core::bail!("{kernel}: no CUDA kernel for {t:?}"),
+    };
+    Ok((out, Shape::from((rows, n))))
 }
 
 /// The rows of `gu` and the layout of its `silu(gate) · up` (`[rows, k]`), checked against `w`.
@@ -426,21 +432,9 @@ mod cuda {
         Ok(CudaStorage::wrap_cuda_slice(out, dev))
     }
 
-    pub fn gemv<T: CudaDType + WithDType + DeviceRepr>(
-        x: &CudaStorage,
-        lx: &Layout,
-        w: &CudaStorage,
-        lw: &Layout,
-        rows: usize,
-        n: usize,
-        k: usize,
-    ) -> Result<CudaStorage> {
-        gemv_kernel::<T>("gemv", x, lx, w, lw, rows, n, k)
-    }
-
     /// `gemv` or `gemv_silu` (whose x is `[rows, 2k]`).
     #[allow(clippy::too_many_arguments)]
-    pub fn gemv_kernel<T: CudaDType + WithDType + DeviceRepr>(
+    pub fn gemv<T: CudaDType + WithDType + DeviceRepr>(
         name: &str,
         x: &CudaStorage,
         lx: &Layout,
