@@ -174,7 +174,9 @@ __device__ __forceinline__ void load8(const float* p, float* f) {
 #define GEMV_MAX_ROWS 16
 // y[r, n] = sum_k x[r, k] * w[n, k] for rows <= GEMV_MAX_ROWS, k % 8 == 0. grid (n / 8),
 // block 256: one warp per output column, its lanes striding over k eight at a time.
-template <typename T>
+// SILU: the down projection with SiLU·mul folded in: x is gu, [rows, 2k] (gate then up), and
+// x[r, i] = silu(gu[r, i]) * gu[r, k + i], rounded to T as the separate silu_mul stores it.
+template <typename T, bool SILU>
 __device__ void gemv(const T* x, const T* w, T* y, int rows, int n, int k) {
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     const int col = blockIdx.x * 8 + warp;
@@ -189,46 +191,17 @@ __device__ void gemv(const T* x, const T* w, T* y, int rows, int n, int k) {
 #pragma unroll
         for (int r = 0; r < GEMV_MAX_ROWS; ++r) {
             if (r < rows) {
-                load8(x + (size_t)r * k + i, xf);
+                if (SILU) {
+                    float uf[8];
+                    load8(x + (size_t)r * 2 * k + i, xf);
+                    load8(x + (size_t)r * 2 * k + k + i, uf);
+#pragma unroll
+                    for (int j = 0; j < 8; ++j) xf[j] = tof(fromf<T>(xf[j] / (1.f + __expf(-xf[j])) * uf[j]));
+                } else {
+                    load8(x + (size_t)r * k + i, xf);
+                }
 #pragma unroll
                 for (int j = 0; j < 8; ++j) acc[r] += wf[j] * xf[j];
-            }
-        }
-    }
-#pragma unroll
-    for (int r = 0; r < GEMV_MAX_ROWS; ++r) {
-        if (r < rows) {
-            const float v = warp_sum(acc[r]);
-            if (lane == 0) y[(size_t)r * n + col] = fromf<T>(v);
-        }
-    }
-}
-
-// The down projection with SiLU·mul folded in: x[r, i] = silu(gu[r, i]) * gu[r, k + i] (gu is
-// [rows, 2k], gate then up), rounded to T as the separate silu_mul kernel stores it, then
-// y[r, n] = sum_i x[r, i] * w[n, i]. Same grid and block as gemv.
-template <typename T>
-__device__ void gemv_silu(const T* gu, const T* w, T* y, int rows, int n, int k) {
-    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    const int col = blockIdx.x * 8 + warp;
-    if (col >= n) return;
-    float acc[GEMV_MAX_ROWS];
-#pragma unroll
-    for (int r = 0; r < GEMV_MAX_ROWS; ++r) acc[r] = 0.f;
-    const T* wr = w + (size_t)col * k;
-    for (int i = lane * 8; i < k; i += 256) {
-        float wf[8], gf[8], uf[8];
-        load8(wr + i, wf);
-#pragma unroll
-        for (int r = 0; r < GEMV_MAX_ROWS; ++r) {
-            if (r < rows) {
-                load8(gu + (size_t)r * 2 * k + i, gf);
-                load8(gu + (size_t)r * 2 * k + k + i, uf);
-#pragma unroll
-                for (int j = 0; j < 8; ++j) {
-                    const float x = tof(fromf<T>(gf[j] / (1.f + __expf(-gf[j])) * uf[j]));
-                    acc[r] += wf[j] * x;
-                }
             }
         }
     }
@@ -255,10 +228,10 @@ __device__ void gemv_silu(const T* gu, const T* w, T* y, int rows, int n, int k)
         silu_mul<T>(gu, out, ff, n);                                                                      \
     }                                                                                                     \
     extern "C" __global__ void gemv_##S(const T* x, const T* w, T* y, int rows, int n, int k) {          \
-        gemv<T>(x, w, y, rows, n, k);                                                                     \
+        gemv<T, false>(x, w, y, rows, n, k);                                                              \
     }                                                                                                     \
     extern "C" __global__ void gemv_silu_##S(const T* gu, const T* w, T* y, int rows, int n, int k) {    \
-        gemv_silu<T>(gu, w, y, rows, n, k);                                                               \
+        gemv<T, true>(gu, w, y, rows, n, k);                                                              \
     }
 
 PRECIS_KERNELS(float, f32)
