@@ -73,7 +73,7 @@ pub struct Plan {
     pub sentences: Vec<Range<usize>>,
     pub chunks: Vec<Chunk>,
     pub doc_tokens: usize,
-    /// Map calls plus the title and tl;dr calls.
+    /// Map calls plus the two title calls and the tl;dr calls.
     pub model_calls: usize,
     pub est_prompt_tokens: usize,
     pub est_generated_tokens: usize,
@@ -82,7 +82,8 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// Seconds at the given prefill and decode speeds.
+    /// Seconds at the given prefill and decode speeds, one call after another (batched
+    /// decode makes a real run faster than this).
     pub fn estimate_s(&self, prefill_tok_s: f64, decode_tok_s: f64) -> f64 {
         self.est_prompt_tokens as f64 / prefill_tok_s.max(1e-9)
             + self.est_generated_tokens as f64 / decode_tok_s.max(1e-9)
@@ -97,11 +98,13 @@ pub fn plan(doc: &Document, context: usize, opts: &SummarizeOptions, count: &mut
     let chunks = chunk::plan(&doc.text, &sentences, budget, opts.overlap_sentences, count);
     let doc_tokens = count(&doc.text);
     let map_prompt: usize = chunks.iter().map(|c| c.tokens + PROMPT_OVERHEAD).sum();
-    let tldr_calls = tldr_groups(chunks.len() * opts.points_per_chunk).max(1);
+    // As `summarize` runs it: two title prompts; one tl;dr from the opening when the map
+    // prompts and those three fit one batch, else tl;dr calls over the key points.
+    let tldr_calls = if chunks.len() + 3 <= BATCH { 1 } else { tldr_groups(chunks.len() * opts.points_per_chunk) };
     Plan {
-        model_calls: chunks.len() + 1 + tldr_calls,
-        est_prompt_tokens: map_prompt + (PROMPT_OVERHEAD + 80) + tldr_calls * (PROMPT_OVERHEAD + 200),
-        est_generated_tokens: chunks.len() * out_budget / 2 + 24 + tldr_calls * 48,
+        model_calls: chunks.len() + 2 + tldr_calls,
+        est_prompt_tokens: map_prompt + 2 * (PROMPT_OVERHEAD + 80) + tldr_calls * (PROMPT_OVERHEAD + 200),
+        est_generated_tokens: chunks.len() * out_budget / 2 + 2 * 24 + tldr_calls * 48,
         sentences,
         chunks,
         doc_tokens,

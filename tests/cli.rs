@@ -185,6 +185,14 @@ fn plan_estimates_from_the_last_bench_of_the_model() {
         .assert()
         .success();
     assert!(plan().contains("from the last precis bench"), "{}", plan());
+    // A timed whole summary (`--sum`) is what the estimate then uses.
+    precis()
+        .env("XDG_CACHE_HOME", dir.path())
+        .args(["bench", "-m", "fake", "-p", "16", "-n", "4", "-r", "1", "-o", "json", "--sum"])
+        .arg(&f)
+        .assert()
+        .success();
+    assert!(plan().contains("source tok/s (the last precis bench --sum"), "{}", plan());
 }
 
 fn manifest(out: &Path) -> Vec<Value> {

@@ -191,27 +191,38 @@ fn speed_file() -> Option<PathBuf> {
     Some(base.join("precis/speed.json"))
 }
 
-/// Remembers measured prefill/decode speeds of a model, for `summarize --plan`.
+/// Measured speeds of a model, for `summarize --plan`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Speed {
+    /// Prefill and batch-1 decode, tok/s.
+    pub pp: f64,
+    pub tg: f64,
+    /// A whole summary (`bench --sum`), source tokens/s, if one was timed.
+    pub sum: Option<f64>,
+}
+
+/// Remembers the measured speeds of a model (its first pp, tg and sum@ rows).
 pub fn record_speed(model_key: &str, rows: &[Row]) {
     let Some(path) = speed_file() else { return };
     let mut all: serde_json::Map<String, serde_json::Value> =
         std::fs::read(&path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
     let get = |p: &str| rows.iter().find(|r| r.test.starts_with(p)).map(|r| r.avg_ts);
     let (Some(pp), Some(tg)) = (get("pp"), get("tg")) else { return };
-    all.insert(model_key.to_string(), serde_json::json!({ "pp": pp, "tg": tg }));
+    all.insert(model_key.to_string(), serde_json::json!({ "pp": pp, "tg": tg, "sum": get("sum@") }));
     let _ = crate::atomic::write(&path, serde_json::to_string_pretty(&all).unwrap_or_default().as_bytes());
 }
 
 /// Prefill and decode tok/s assumed for estimates when nothing was measured.
 pub const GUESSED_SPEED: (f64, f64) = (100.0, 30.0);
 
-/// Prefill and decode tok/s of the last `precis bench` of this model file (keyed by its
-/// sha256, so a card and a path to the same file meet), if any.
-pub fn measured_speed(model_key: &str) -> Option<(f64, f64)> {
-    speed_file()
+/// The speeds of the last `precis bench` of this model file (keyed by its sha256, so a card
+/// and a path to the same file meet), if any.
+pub fn measured_speed(model_key: &str) -> Option<Speed> {
+    let v = speed_file()
         .and_then(|p| std::fs::read(p).ok())
-        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-        .and_then(|v| Some((v[model_key]["pp"].as_f64()?, v[model_key]["tg"].as_f64()?)))
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())?;
+    let m = &v[model_key];
+    Some(Speed { pp: m["pp"].as_f64()?, tg: m["tg"].as_f64()?, sum: m["sum"].as_f64() })
 }
 
 #[cfg(test)]

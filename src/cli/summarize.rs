@@ -128,7 +128,7 @@ fn plan(args: &SummarizeArgs, spec: &ModelSpec, opts: &SummarizeOptions, offline
         }
     };
     let measured = crate::bench::measured_speed(&model_key);
-    let (pp, tg) = measured.unwrap_or(crate::bench::GUESSED_SPEED);
+    let (pp, tg) = measured.map_or(crate::bench::GUESSED_SPEED, |m| (m.pp, m.tg));
     let source = if measured.is_some() {
         "from the last precis bench of this model"
     } else {
@@ -155,9 +155,20 @@ fn plan(args: &SummarizeArgs, spec: &ModelSpec, opts: &SummarizeOptions, offline
                 c.index, raw.start, raw.end, c.tokens, c.sentences.start, c.sentences.end
             );
         }
+        let estimate = match measured.and_then(|m| m.sum) {
+            // A whole summary timed by `bench --sum` includes batching and prefix sharing.
+            Some(sum) => format!(
+                "estimated {:.1} s at {sum:.0} source tok/s (the last precis bench --sum of this model)",
+                p.doc_tokens as f64 / sum.max(1e-9)
+            ),
+            None => format!(
+                "estimated at most {:.1} s at {pp:.0} tok/s prefill, {tg:.0} tok/s decode, one call after another ({source}; batched decode is faster; precis bench --sum FILE measures a whole summary)",
+                p.estimate_s(pp, tg)
+            ),
+        };
         println!(
-            "  {} model calls, ~{} prompt + ~{} generated tokens; estimated {:.1} s at {:.0} tok/s prefill, {:.0} tok/s decode ({source})",
-            p.model_calls, p.est_prompt_tokens, p.est_generated_tokens, p.estimate_s(pp, tg), pp, tg
+            "  {} model calls, ~{} prompt + ~{} generated tokens; {estimate}",
+            p.model_calls, p.est_prompt_tokens, p.est_generated_tokens
         );
     }
     Ok(())
