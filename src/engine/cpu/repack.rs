@@ -194,12 +194,11 @@ impl PackedMatrix {
                 let i = r * nb + b;
                 match kind {
                     Kind::U4 | Kind::U5 => {
-                        // Bytes 32p + 4c + e of the (group, block): element 4p + e of column c
-                        // low, element 16 + 4p + e high (see `u4_pos`).
-                        let base = ((r / 8) * nb + b) * 128 + 4 * (r % 8);
-                        for pe in 0..16 {
-                            let (pp, e) = (pe / 4, pe % 4);
-                            p.qs[base + 32 * pp + e] = ((q[pe] & 0xf) | ((q[16 + pe] & 0xf) << 4)) as u8;
+                        // Element j (low nibble) shares its byte with element 16 + j (high):
+                        // whole bytes, at the places `u4_pos` gives.
+                        for j in 0..16 {
+                            let o = p.u4_pos(r, b, j).0;
+                            p.qs[o] = ((q[j] & 0xf) | ((q[16 + j] & 0xf) << 4)) as u8;
                         }
                         if kind == Kind::U5 {
                             for (j, &v) in q.iter().enumerate() {
@@ -212,10 +211,9 @@ impl PackedMatrix {
                         p.m[s] = m;
                     }
                     Kind::U8 => {
-                        // Bytes 32p + 4c + e of the (group, block): element 4p + e of column c.
-                        let base = ((r / 8) * nb + b) * 256 + 4 * (r % 8);
                         for (j, &v) in q.iter().enumerate() {
-                            p.qs[base + 32 * (j / 4) + j % 4] = (v + 128) as u8;
+                            let o = p.u8_pos(r, b, j);
+                            p.qs[o] = (v + 128) as u8;
                         }
                         let s = p.scale_index(r, b);
                         p.d[s] = d[0];
