@@ -14,7 +14,7 @@
 //! Knows the [`Engine`] trait only; never touches candle, files or the terminal.
 
 use crate::chunk::{self, Chunk};
-use crate::engine::{self, Engine, GenParams};
+use crate::engine::{Engine, GenParams};
 use crate::error::Result;
 use crate::ground;
 use crate::input::Document;
@@ -143,10 +143,7 @@ impl Calls<'_> {
 
     /// Several chats, each with its parameters, batched where the engine can.
     fn run_batch(&mut self, chats: &[(&ChatPrompt, &GenParams)]) -> Result<Vec<String>> {
-        let prompts = chats.iter().map(|(c, _)| self.engine.encode_chat(c)).collect::<Result<Vec<_>>>()?;
-        let jobs: Vec<engine::Job> =
-            prompts.iter().zip(chats).map(|(p, (_, params))| engine::Job { prompt: p, params }).collect();
-        let gens = self.engine.generate_jobs(&jobs)?;
+        let gens = self.engine.generate_chats(chats)?;
         let mut out = Vec::with_capacity(gens.len());
         for (g, (chat, _)) in gens.iter().zip(chats) {
             tracing::debug!(prompt_tokens = g.prompt_tokens, stop = ?g.stop, "reply: {:?}", g.text);

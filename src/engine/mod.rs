@@ -79,6 +79,15 @@ pub trait Engine {
         jobs.iter().map(|j| self.generate(j.prompt, j.params)).collect()
     }
 
+    /// Several chats, each with its parameters: what the pipeline calls. The default renders
+    /// each chat with [`Engine::encode_chat`] and runs [`Engine::generate_jobs`]; a remote
+    /// engine that takes chat messages overrides it and never sees token ids.
+    fn generate_chats(&mut self, chats: &[(&ChatPrompt, &GenParams)]) -> Result<Vec<Generation>> {
+        let prompts = chats.iter().map(|(c, _)| self.encode_chat(c)).collect::<Result<Vec<_>>>()?;
+        let jobs: Vec<Job> = prompts.iter().zip(chats).map(|(p, (_, params))| Job { prompt: p, params }).collect();
+        self.generate_jobs(&jobs)
+    }
+
     /// Several prompts with the same parameters (see [`Engine::generate_jobs`]).
     fn generate_batch(&mut self, prompts: &[Vec<u32>], params: &GenParams) -> Result<Vec<Generation>> {
         let jobs: Vec<Job> = prompts.iter().map(|p| Job { prompt: p, params }).collect();
