@@ -7,16 +7,9 @@ use crate::engine::model::{GgufEngine, LoadOptions};
 use crate::engine::Engine;
 use crate::error::Result;
 use crate::hub;
-use serde::Serialize;
 use std::path::PathBuf;
 
-/// The model a summary was made with.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct ModelRef {
-    pub id: String,
-    pub file_sha256: String,
-    pub revision: String,
-}
+pub use crate::summary::ModelRef;
 
 /// The file behind a spec: a card's file (cache → hub → mirror), or a local path.
 pub fn model_file(cfg: &RunConfig) -> Result<Option<PathBuf>> {

@@ -74,7 +74,7 @@ pub struct ModelArgs {
     #[arg(long)]
     pub offline: bool,
     /// Seed for sampling (only matters with --temperature > 0).
-    #[arg(long, default_value_t = 299792458)]
+    #[arg(long, default_value_t = crate::engine::DEFAULT_SEED)]
     pub seed: u64,
     /// Sampling temperature; 0 is greedy and deterministic.
     #[arg(long, default_value_t = 0.0)]

@@ -42,7 +42,7 @@ pub fn run(args: BenchArgs, verbosity: i8) -> Result<()> {
             threads: t,
             backend: args.backend.parse()?,
             offline: args.offline || RunConfig::offline_from_env(),
-            seed: 299792458,
+            seed: crate::engine::DEFAULT_SEED,
             temperature: 0.0,
             verbosity,
         };

@@ -36,6 +36,9 @@ pub trait Forward {
     }
 }
 
+/// The seed of every run that does not name one (sampling only; greedy ignores it).
+pub const DEFAULT_SEED: u64 = 299_792_458;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct GenParams {
     /// Budget of generated tokens.
@@ -68,7 +71,7 @@ impl Default for GenParams {
             repeat_penalty: 1.0,
             repeat_last_n: 64,
             no_repeat_ngram: 0,
-            seed: 299792458,
+            seed: DEFAULT_SEED,
             stop_strings: Vec::new(),
             max_lines: 0,
             ignore_eog: false,

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 pub use chat::{ChatPrompt, Message, Role};
 pub use device::DeviceChoice;
-pub use generate::{GenParams, Generation, Job, StopReason};
+pub use generate::{GenParams, Generation, Job, StopReason, DEFAULT_SEED};
 
 /// Facts about a loaded model, for stats, bench rows and `models info`.
 #[derive(Debug, Clone, serde::Serialize)]

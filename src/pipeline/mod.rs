@@ -1,0 +1,200 @@
+//! The summary pipeline: a document in, a [`Summary`] out, through named stages that hand
+//! typed data on.
+//!
+//! ```text
+//! Document ──plan──▶ Plan (sentences, chunks, token counts)          plan.rs
+//!          ──map──▶ Mapped (candidate points, titles, tl;dr reply)   map.rs
+//!          ──select──▶ Vec<Candidate> (deduplicated, chosen)         select.rs
+//!          ──ground──▶ Vec<KeyPoint> (evidence spans, flags)         points.rs
+//!          ──title, tl;dr──▶ String, String                          headline.rs
+//!          ──assemble──▶ Summary (precis.summary/v1)                 this file
+//! ```
+//!
+//! The tuning numbers live here, in [`SummarizeOptions`] (what a user can set) and the
+//! constants below. Knows the [`Engine`] trait only; never touches candle, files or the
+//! terminal.
+
+mod calls;
+mod candidate;
+mod headline;
+mod map;
+mod plan;
+mod points;
+mod select;
+mod text;
+
+pub use plan::{plan, Plan};
+
+use crate::engine::{Engine, GenParams, DEFAULT_SEED};
+use crate::error::Result;
+use crate::ground::SourceClaims;
+use crate::input::Document;
+use crate::summary::{self, ChunkInfo, ModelRef, SourceInfo, Summary};
+use crate::template::Prompts;
+use calls::{round3, Calls};
+use std::time::Instant;
+
+/// Settings of one summary.
+#[derive(Debug, Clone)]
+pub struct SummarizeOptions {
+    /// Most article tokens per chunk (the model's context also bounds it).
+    pub chunk_tokens: usize,
+    pub overlap_sentences: usize,
+    pub points_per_chunk: usize,
+    /// Key points in the final summary (0 = from the document's length).
+    pub max_points: usize,
+    /// Words per key point, at most.
+    pub point_words: usize,
+    /// Drop points whose names or numbers the source does not contain.
+    pub strict: bool,
+    pub seed: u64,
+    pub temperature: f32,
+}
+
+impl Default for SummarizeOptions {
+    fn default() -> Self {
+        SummarizeOptions {
+            chunk_tokens: 160,
+            overlap_sentences: 1,
+            points_per_chunk: 3,
+            max_points: 0,
+            point_words: 40,
+            strict: false,
+            seed: DEFAULT_SEED,
+            temperature: 0.0,
+        }
+    }
+}
+
+/// Tokens reserved per map call for the template and instruction around the chunk.
+pub const PROMPT_OVERHEAD: usize = 64;
+/// Tokens a map call may generate per point.
+pub const TOKENS_PER_POINT: usize = 44;
+/// Prompts handed to the engine at once (a batch, where the engine batches): the two
+/// title prompts and up to eight map prompts.
+const BATCH: usize = 10;
+/// Key points one tl;dr call takes; more are merged hierarchically (a group's tl;dr,
+/// then one over the groups), so the prompt always fits a small context.
+const TLDR_GROUP: usize = 16;
+
+/// Progress of a summary: (stage, done, total).
+pub type Progress<'a> = &'a mut dyn FnMut(&str, usize, usize);
+
+/// What every stage reads: the document, its plan, the prompts and the options.
+struct Ctx<'a> {
+    doc: &'a Document,
+    plan: &'a Plan,
+    opts: &'a SummarizeOptions,
+    prompts: Prompts,
+    /// Who says what in the source, indexed once for every check of a generated text.
+    claims: SourceClaims,
+    /// The document's first two sentences (title and tl;dr prompts).
+    opening: String,
+}
+
+/// The generation parameters of each kind of call.
+struct Params {
+    map: GenParams,
+    title: GenParams,
+    tldr: GenParams,
+}
+
+impl Params {
+    fn new(opts: &SummarizeOptions) -> Params {
+        let base = GenParams { seed: opts.seed, temperature: opts.temperature, ..Default::default() };
+        Params {
+            map: GenParams {
+                max_tokens: opts.points_per_chunk * TOKENS_PER_POINT,
+                max_lines: opts.points_per_chunk,
+                repeat_penalty: 1.15,
+                repeat_last_n: 64,
+                no_repeat_ngram: 4,
+                ..base.clone()
+            },
+            title: GenParams { max_tokens: 32, max_lines: 1, repeat_penalty: 1.1, ..base.clone() },
+            tldr: GenParams {
+                max_tokens: 56,
+                max_lines: 1,
+                repeat_penalty: 1.1,
+                no_repeat_ngram: 4,
+                stop_strings: vec!["Key points".into()],
+                ..base
+            },
+        }
+    }
+}
+
+/// Summarises `doc` with `engine`.
+pub fn summarize(
+    doc: &Document,
+    engine: &mut dyn Engine,
+    model: &ModelRef,
+    opts: &SummarizeOptions,
+    progress: Progress,
+) -> Result<Summary> {
+    let t0 = Instant::now();
+    let context = engine.info().context_length;
+    let load_s = engine.info().load_time.as_secs_f64();
+    let plan = count_and_plan(doc, engine, context, opts)?;
+    let opening: String = plan.sentences.iter().take(2).map(|r| &doc.text[r.clone()]).collect::<Vec<_>>().join(" ");
+    let cx = Ctx { doc, plan: &plan, opts, prompts: Prompts::load()?, claims: SourceClaims::new(&doc.text), opening };
+    let params = Params::new(opts);
+    let mut warnings = doc.warnings.clone();
+    let mut calls = Calls::new(engine);
+
+    let mapped = map::run(&cx, &params, &mut calls, progress)?;
+    let chosen = select::run(&cx, mapped.candidates);
+    let key_points = points::run(&cx, chosen, &mut warnings);
+    let title = headline::title(&cx, mapped.titles, &mut warnings);
+    let total = plan.chunks.len() + 3;
+    progress("tldr", total - 1, total);
+    let texts: Vec<String> = key_points.iter().map(|k| k.text.clone()).collect();
+    let tldr = headline::tldr(&cx, &params, &mut calls, mapped.tldr, &texts, &title, &mut warnings)?;
+    if key_points.is_empty() {
+        warnings.push("the model produced no usable key points".into());
+    }
+    progress("done", total, total);
+
+    let stats =
+        summary::Stats { load_s: round3(load_s), wall_s: round3(t0.elapsed().as_secs_f64() + load_s), ..calls.stats() };
+    Ok(Summary {
+        schema: summary::SCHEMA.into(),
+        source: SourceInfo {
+            path: doc.path.display().to_string(),
+            sha256: doc.sha256.clone(),
+            bytes: doc.raw.len(),
+            tokens: plan.doc_tokens,
+            format: doc.format.name().into(),
+        },
+        model: model.clone(),
+        title,
+        tldr,
+        key_points,
+        chunks: plan
+            .chunks
+            .iter()
+            .map(|c| {
+                let raw = doc.raw_span(c.range.clone());
+                ChunkInfo { index: c.index, start: raw.start, end: raw.end, tokens: c.tokens }
+            })
+            .collect(),
+        stats,
+        warnings,
+    })
+}
+
+/// The plan, with the engine's tokenizer counting; the first tokenizer error ends it.
+fn count_and_plan(doc: &Document, engine: &dyn Engine, context: usize, opts: &SummarizeOptions) -> Result<Plan> {
+    let mut count_err = None;
+    let mut count = |s: &str| {
+        engine.count_tokens(s).unwrap_or_else(|e| {
+            count_err.get_or_insert(e);
+            0
+        })
+    };
+    let plan = plan(doc, context, opts, &mut count);
+    match count_err {
+        Some(e) => Err(e),
+        None => Ok(plan),
+    }
+}
