@@ -1,20 +1,19 @@
-//! A candidate key point: generated text with the source sentences that back it, as the
-//! map stage hands it to selection and selection to grounding.
+//! A candidate key point: the source sentence it stands for, its salience, and the text
+//! that will say it (compressed from the sentence, or the model's rewrite of it).
 
-use crate::ground;
-
-/// A point with where it came from.
+/// One point of the summary as it moves from selection to grounding.
 #[derive(Debug, Clone)]
 pub(super) struct Candidate {
+    /// The source sentence (index into the plan's sentences) the point says.
+    pub(super) sentence: usize,
+    /// The sentence's salience.
+    pub(super) salience: f32,
+    /// The sentence compressed to a point (the extractive form).
+    pub(super) compressed: String,
+    /// The text that will be printed.
     pub(super) text: String,
-    pub(super) evidence: Vec<ground::Evidence>,
+    /// How well the sentence backs `text` (0..=1).
     pub(super) support: f32,
-    /// Byte offset in `doc.text` of its best evidence (for ordering and spread).
-    pub(super) at: usize,
-    /// Support, less 1 when the grounding checks flag it (for selection).
-    pub(super) quality: f32,
-    /// Swapped attributions corrected to the source's name.
-    pub(super) repaired: Vec<String>,
-    /// What the grounding checks flag in it, if anything.
-    pub(super) problem: Option<String>,
+    /// Whether `text` is the model's rewrite (else the compressed sentence).
+    pub(super) rewritten: bool,
 }

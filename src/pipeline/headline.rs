@@ -1,86 +1,100 @@
-//! Stages 5 and 6, title and tl;dr: the title from the title prompts' replies, and the
-//! tl;dr from the opening (written beside the map calls) or else from the key points.
+//! Stage 6, title and tl;dr. Each is the model's where it passes the grounding checks,
+//! and a grounded fallback where it does not, so that a flagged title or a tl;dr cut
+//! mid-sentence is never printed:
+//! - title: the model's (first prompt, then the plainer second), else the document's own
+//!   title line, else a headline cut from its most salient sentence;
+//! - tl;dr: the model's one-sentence summary of the most salient sentences, else the most
+//!   salient sentence compressed, ending at a clause.
 
-use super::calls::Calls;
-use super::{text, Ctx, Params, TLDR_GROUP};
-use crate::error::Result;
+use super::points::problem;
+use super::salience::Salience;
+use super::{text, Ctx};
 use crate::ground;
-use crate::template::ChatPrompt;
-use serde_json::json;
-use std::time::Instant;
 
-/// The title: the first prompt's, unless the second names fewer terms the source lacks;
-/// the opening's first words when neither gave one.
-pub(super) fn title(cx: &Ctx, titles: Vec<String>, warnings: &mut Vec<String>) -> String {
-    let unsupported = |t: &str| ground::unsupported_terms(t, &cx.doc.text).len();
-    let mut title = String::new();
-    for candidate in titles {
-        if !candidate.is_empty() && (title.is_empty() || unsupported(&candidate) < unsupported(&title)) {
-            title = candidate;
+/// Most words of a title.
+const TITLE_WORDS: usize = 16;
+/// Most words of a tl;dr.
+pub(super) const TLDR_WORDS: usize = 40;
+/// Least support of the model's tl;dr by the source (its best three sentences).
+const MIN_TLDR_SUPPORT: f32 = 0.6;
+
+/// The title: the first of the model's `titles` that passes the checks, else a grounded one.
+pub(super) fn title(cx: &Ctx, sal: &Salience, titles: &[String], warnings: &mut Vec<String>) -> String {
+    let mut rejected = Vec::new();
+    for t in titles {
+        let n = t.split_whitespace().count();
+        if n == 0 || n > TITLE_WORDS {
+            continue;
+        }
+        match ground::unsupported_terms(t, &cx.doc.text) {
+            missing if missing.is_empty() => return t.clone(),
+            missing => rejected.push(missing.join(", ")),
         }
     }
-    if title.is_empty() {
-        title = text::cap_words(&cx.opening, 12);
+    let fallback = own_title(cx, sal).unwrap_or_else(|| {
+        let best = sal.ranked().first().map(|&i| cx.doc.text[cx.plan.sentences[i].clone()].to_string());
+        text::headline(best.as_deref().unwrap_or(&cx.opening), 12)
+    });
+    if !rejected.is_empty() {
+        warnings.push(format!("title taken from the source: the model's titles name terms it lacks ({})", rejected.join("; ")));
     }
-    flag_terms(cx, "title", &title, warnings);
-    title
+    fallback
 }
 
-/// The tl;dr: `written` (from the opening, beside the map calls), or else one over the
-/// key points (groups of TLDR_GROUP, then one over the groups' tl;drs).
-pub(super) fn tldr(
-    cx: &Ctx,
-    params: &Params,
-    calls: &mut Calls,
-    written: Option<String>,
-    points: &[String],
-    title: &str,
-    warnings: &mut Vec<String>,
-) -> Result<String> {
-    let t = Instant::now();
-    let tldr = match written {
-        Some(t) => t,
-        None => {
-            let mut layer = points.to_vec();
-            while layer.len() > TLDR_GROUP {
-                let mut next = Vec::new();
-                for group in layer.chunks(TLDR_GROUP) {
-                    let user = cx.prompts.render("tldr.j2", json!({ "opening": "", "points": group }))?;
-                    next.push(text::clean_tldr(&calls.run(&ChatPrompt::user(user), &params.tldr)?, 40));
-                }
-                layer = next;
-            }
-            if layer.is_empty() {
-                String::new()
-            } else {
-                let user = cx.prompts.render("tldr.j2", json!({ "opening": cx.opening, "points": layer }))?;
-                text::clean_tldr(&calls.run(&ChatPrompt::user(user), &params.tldr)?, 45)
-            }
-        }
+/// The document's own title line, without its markup.
+fn own_title(cx: &Ctx, sal: &Salience) -> Option<String> {
+    let line = cx.doc.text[cx.plan.sentences[sal.title?].clone()].trim();
+    let line = line.strip_prefix("Title:").unwrap_or(line).trim_start_matches('#').trim();
+    let words: Vec<&str> = line.split_whitespace().collect();
+    (!words.is_empty()).then(|| words[..words.len().min(TITLE_WORDS)].join(" "))
+}
+
+/// The tl;dr, and the sentence it was cut from when it is not the model's.
+pub(super) fn tldr(cx: &Ctx, sal: &Salience, reply: &str, warnings: &mut Vec<String>) -> (String, Option<usize>) {
+    let (mut t, fixes) = cx.claims.repair(reply);
+    ground::introduce_names(std::slice::from_mut(&mut t), &cx.doc.text);
+    let n = t.split_whitespace().count();
+    let complete = t.trim_end_matches(['"', '”', '’', ')']).ends_with(['.', '!', '?']);
+    let why = if !(6..=TLDR_WORDS).contains(&n) || !complete {
+        Some("not one or two complete sentences".to_string())
+    } else if about_the_text(&t) {
+        Some("it describes the text instead of saying what it says".to_string())
+    } else if let Some(p) = problem(cx, &t) {
+        Some(p)
+    } else {
+        let (_, support) = ground::evidence(&t, &cx.doc.text, &cx.plan.sentences, 3);
+        (support < MIN_TLDR_SUPPORT).then(|| format!("support {support:.2}"))
     };
-    tracing::info!("tl;dr in {:.2} s", t.elapsed().as_secs_f64());
-    let (mut tldr, fixes) = cx.claims.repair(&tldr);
-    ground::introduce_names(std::slice::from_mut(&mut tldr), &cx.doc.text);
-    for r in fixes {
-        warnings.push(format!("tl;dr corrected to the source's attribution ({r}): {tldr}"));
+    match why {
+        None => {
+            for r in fixes {
+                warnings.push(format!("tl;dr corrected to the source's attribution ({r}): {t}"));
+            }
+            (t, None)
+        }
+        Some(why) => {
+            tracing::info!("model tl;dr replaced ({why}): {t}");
+            extractive_tldr(cx, sal).map_or((t, None), |(s, i)| (s, Some(i)))
+        }
     }
-    if tldr.split_whitespace().count() < 4 {
-        tldr = points.first().cloned().unwrap_or_else(|| title.to_string());
-    }
-    flag_terms(cx, "tl;dr", &tldr, warnings);
-    Ok(tldr)
 }
 
-/// Warns of names and numbers in `text` that the source lacks; of words it gives a name
-/// that the source says of another, too, where `text` is prose (a title's capitals hide
-/// which words are names).
-fn flag_terms(cx: &Ctx, what: &str, text: &str, warnings: &mut Vec<String>) {
-    let missing = ground::unsupported_terms(text, &cx.doc.text);
-    if !missing.is_empty() {
-        warnings.push(format!("{what} has terms not in the source ({}): {text}", missing.join(", ")));
-    }
-    let swapped = if what == "title" { Vec::new() } else { cx.claims.swapped(text) };
-    if !swapped.is_empty() {
-        warnings.push(format!("{what} has words the source says of another name ({}): {text}", swapped.join("; ")));
-    }
+/// "This article is about…", "The text discusses…": a sentence about the document.
+fn about_the_text(t: &str) -> bool {
+    let lower = t.to_lowercase();
+    let opens = ["this ", "the ", "in this ", "in the "];
+    let nouns = ["article", "text", "report", "document", "passage", "story", "paper", "post", "essay"];
+    opens.iter().any(|o| nouns.iter().any(|n| lower.starts_with(&format!("{o}{n}"))))
+}
+
+/// The most salient sentence that compresses to a whole clause within the tl;dr's words.
+fn extractive_tldr(cx: &Ctx, sal: &Salience) -> Option<(String, usize)> {
+    let ranked = sal.ranked();
+    let pick = |i: usize| text::compress(&cx.doc.text[cx.plan.sentences[i].clone()], TLDR_WORDS);
+    ranked
+        .iter()
+        .take(5)
+        .map(|&i| (pick(i), i))
+        .find(|(s, _)| !text::hard_cut(s))
+        .or_else(|| ranked.first().map(|&i| (pick(i), i)))
 }

@@ -2,12 +2,13 @@
 //! typed data on.
 //!
 //! ```text
-//! Document ──plan──▶ Plan (sentences, chunks, token counts)          plan.rs
-//!          ──map──▶ Mapped (candidate points, titles, tl;dr reply)   map.rs
-//!          ──select──▶ Vec<Candidate> (deduplicated, chosen)         select.rs
-//!          ──ground──▶ Vec<KeyPoint> (evidence spans, flags)         points.rs
-//!          ──title, tl;dr──▶ String, String                          headline.rs
-//!          ──assemble──▶ Summary (precis.summary/v1)                 this file
+//! Document ──plan──▶ Plan (sentences, chunks, token counts)             plan.rs
+//!          ──salience──▶ Salience (a score per sentence; no model)      salience.rs
+//!          ──select──▶ Vec<Candidate> (salient, diverse, in budget)     select.rs
+//!          ──map──▶ Mapped (rewrites, titles, tl;dr: one model pass)    map.rs
+//!          ──ground──▶ Vec<KeyPoint> (faithful text, evidence, flags)   points.rs
+//!          ──title, tl;dr──▶ String, String (checked, with fallbacks)   headline.rs
+//!          ──assemble──▶ Summary (precis.summary/v1, within its words)  this file
 //! ```
 //!
 //! The tuning numbers live here, in [`SummarizeOptions`] (what a user can set) and the
@@ -20,6 +21,7 @@ mod headline;
 mod map;
 mod plan;
 mod points;
+mod salience;
 mod select;
 mod text;
 
@@ -27,11 +29,12 @@ pub use plan::{plan, Plan};
 
 use crate::engine::{Engine, GenParams, DEFAULT_SEED};
 use crate::error::Result;
-use crate::ground::SourceClaims;
+use crate::ground::{self, SourceClaims};
 use crate::input::Document;
 use crate::summary::{self, ChunkInfo, ModelRef, SourceInfo, Summary};
 use crate::template::Prompts;
 use calls::{round3, Calls};
+use salience::Salience;
 use std::time::Instant;
 
 /// Settings of one summary.
@@ -43,7 +46,7 @@ pub struct SummarizeOptions {
     pub points_per_chunk: usize,
     /// Key points in the final summary (0 = from the document's length).
     pub max_points: usize,
-    /// Words per key point, at most.
+    /// Words per key point, at most (the summary as a whole keeps within SUMMARY_WORDS).
     pub point_words: usize,
     /// Drop points whose names or numbers the source does not contain.
     pub strict: bool,
@@ -58,7 +61,7 @@ impl Default for SummarizeOptions {
             overlap_sentences: 1,
             points_per_chunk: 3,
             max_points: 0,
-            point_words: 40,
+            point_words: 25,
             strict: false,
             seed: DEFAULT_SEED,
             temperature: 0.0,
@@ -70,12 +73,15 @@ impl Default for SummarizeOptions {
 pub const PROMPT_OVERHEAD: usize = 64;
 /// Tokens a map call may generate per point.
 pub const TOKENS_PER_POINT: usize = 44;
+/// Most words of a whole summary: title, tl;dr and key points.
+pub const SUMMARY_WORDS: usize = 200;
+/// Words of the title and tl;dr assumed while choosing points (the final cut uses theirs).
+const HEADLINE_WORDS: usize = 42;
 /// Prompts handed to the engine at once (a batch, where the engine batches): the two
 /// title prompts and up to eight map prompts.
 const BATCH: usize = 10;
-/// Key points one tl;dr call takes; more are merged hierarchically (a group's tl;dr,
-/// then one over the groups), so the prompt always fits a small context.
-const TLDR_GROUP: usize = 16;
+/// The most salient sentences the tl;dr prompt reads.
+const TLDR_SENTENCES: usize = 3;
 
 /// Progress of a summary: (stage, done, total).
 pub type Progress<'a> = &'a mut dyn FnMut(&str, usize, usize);
@@ -94,7 +100,7 @@ struct Ctx<'a> {
 
 /// The generation parameters of each kind of call.
 struct Params {
-    map: GenParams,
+    point: GenParams,
     title: GenParams,
     tldr: GenParams,
 }
@@ -103,14 +109,7 @@ impl Params {
     fn new(opts: &SummarizeOptions) -> Params {
         let base = GenParams { seed: opts.seed, temperature: opts.temperature, ..Default::default() };
         Params {
-            map: GenParams {
-                max_tokens: opts.points_per_chunk * TOKENS_PER_POINT,
-                max_lines: opts.points_per_chunk,
-                repeat_penalty: 1.15,
-                repeat_last_n: 64,
-                no_repeat_ngram: 4,
-                ..base.clone()
-            },
+            point: GenParams { max_tokens: TOKENS_PER_POINT, max_lines: 1, ..base.clone() },
             title: GenParams { max_tokens: 32, max_lines: 1, repeat_penalty: 1.1, ..base.clone() },
             tldr: GenParams {
                 max_tokens: 56,
@@ -142,18 +141,23 @@ pub fn summarize(
     let mut warnings = doc.warnings.clone();
     let mut calls = Calls::new(engine);
 
-    let mapped = map::run(&cx, &params, &mut calls, progress)?;
-    let chosen = select::run(&cx, mapped.candidates);
-    let key_points = points::run(&cx, chosen, &mut warnings);
-    let title = headline::title(&cx, mapped.titles, &mut warnings);
-    let total = plan.chunks.len() + 3;
-    progress("tldr", total - 1, total);
-    let texts: Vec<String> = key_points.iter().map(|k| k.text.clone()).collect();
-    let tldr = headline::tldr(&cx, &params, &mut calls, mapped.tldr, &texts, &title, &mut warnings)?;
+    let sal = Salience::new(&doc.text, &plan.sentences);
+    let want = if opts.max_points > 0 { opts.max_points } else { select::points_for(doc.text.split_whitespace().count()) };
+    let candidates = select::run(&cx, &sal, want, SUMMARY_WORDS.saturating_sub(HEADLINE_WORDS));
+    let mut best: Vec<usize> = sal.ranked().into_iter().take(TLDR_SENTENCES).collect();
+    best.sort_unstable();
+    let tldr_source = best.iter().map(|&i| doc.text[plan.sentences[i].clone()].trim()).collect::<Vec<_>>().join(" ");
+
+    let mapped = map::run(&cx, &params, &mut calls, &candidates, &tldr_source, progress)?;
+    let mut candidates = points::choose(&cx, candidates, &mapped.rewrites);
+    let title = headline::title(&cx, &sal, &mapped.titles, &mut warnings);
+    let (tldr, tldr_sentence) = headline::tldr(&cx, &sal, &mapped.tldr, &mut warnings);
+    // A point that the tl;dr already says is dropped.
+    candidates.retain(|c| Some(c.sentence) != tldr_sentence && !ground::near_duplicate(&c.text, &tldr));
+    let key_points = within_words(points::run(&cx, candidates, &mut warnings), &title, &tldr);
     if key_points.is_empty() {
-        warnings.push("the model produced no usable key points".into());
+        warnings.push("no key points: the document has no sentence of running text".into());
     }
-    progress("done", total, total);
 
     let stats =
         summary::Stats { load_s: round3(load_s), wall_s: round3(t0.elapsed().as_secs_f64() + load_s), ..calls.stats() };
@@ -181,6 +185,18 @@ pub fn summarize(
         stats,
         warnings,
     })
+}
+
+/// The key points in source order, the least salient dropped until title, tl;dr and
+/// points keep within SUMMARY_WORDS.
+fn within_words(mut points: Vec<(summary::KeyPoint, f32)>, title: &str, tldr: &str) -> Vec<summary::KeyPoint> {
+    let words = |s: &str| s.split_whitespace().count();
+    let mut total = words(title) + words(tldr) + points.iter().map(|(k, _)| words(&k.text)).sum::<usize>();
+    while total > SUMMARY_WORDS && !points.is_empty() {
+        let (i, _) = points.iter().enumerate().min_by(|a, b| a.1 .1.total_cmp(&b.1 .1)).expect("not empty");
+        total -= words(&points.remove(i).0.text);
+    }
+    points.into_iter().map(|(k, _)| k).collect()
 }
 
 /// The plan, with the engine's tokenizer counting; the first tokenizer error ends it.

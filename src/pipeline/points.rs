@@ -1,48 +1,98 @@
-//! Stage 4, ground: the chosen candidates become the summary's key points. `--strict`
-//! drops what the checks flag; a person's first mention gets the full name the source
-//! gives; each point gets its evidence spans in the source file, and its warnings.
+//! Stage 5, ground: each chosen candidate becomes a key point. The model's rewrite of its
+//! sentence is kept only where it is shorter and faithful (backed by the sentence, with the
+//! sentence's numbers, and no name or number the source lacks); else the compressed
+//! sentence stands. `--strict` drops what the checks still flag; a person's first mention
+//! gets the full name the source gives; each point gets its evidence span in the source.
 
 use super::candidate::Candidate;
-use super::Ctx;
+use super::{text, Ctx};
 use crate::ground;
 use crate::summary::{EvidenceSpan, KeyPoint};
 
-/// Key points from the chosen candidates (in their order); warnings are appended.
-pub(super) fn run(cx: &Ctx, chosen: Vec<Candidate>, warnings: &mut Vec<String>) -> Vec<KeyPoint> {
+/// Least support of a rewrite by its own sentence.
+const MIN_REWRITE_SUPPORT: f32 = 0.8;
+/// Fewest words of a rewrite.
+const MIN_REWRITE_WORDS: usize = 5;
+
+/// The candidates with their final text chosen from `rewrites` (same order): the model's
+/// rewrite (cut to the point's words at a clause where it is longer) where it is faithful
+/// and carries more information than the compressed sentence, else that sentence.
+pub(super) fn choose(cx: &Ctx, mut candidates: Vec<Candidate>, rewrites: &[String]) -> Vec<Candidate> {
+    for (c, r) in candidates.iter_mut().zip(rewrites) {
+        let sentence = &cx.doc.text[cx.plan.sentences[c.sentence].clone()];
+        if let Some(r) = faithful_rewrite(cx, sentence, r) {
+            let (ri, ci) = (text::information(&r), text::information(&c.compressed));
+            let shorter = r.split_whitespace().count() < c.compressed.split_whitespace().count();
+            if ri > ci || (ri == ci && shorter) || (text::hard_cut(&c.compressed) && !text::hard_cut(&r)) {
+                c.text = r;
+                c.rewritten = true;
+            }
+        }
+        c.support = ground::support(&c.text, sentence);
+        tracing::debug!(sentence = c.sentence, rewritten = c.rewritten, "point: {}", c.text);
+    }
+    candidates
+}
+
+/// The model's rewrite `r` of `sentence`, within the point's words, where it may stand
+/// for the sentence: a complete sentence, backed by the sentence, naming nothing the
+/// source lacks.
+fn faithful_rewrite(cx: &Ctx, sentence: &str, r: &str) -> Option<String> {
+    let complete = r.trim_end_matches(['"', '”', '’', ')']).ends_with(['.', '!', '?']);
+    if !complete || r.split_whitespace().count() < MIN_REWRITE_WORDS {
+        return None;
+    }
+    let r = text::compress(r, cx.opts.point_words);
+    (ground::support(&r, sentence) >= MIN_REWRITE_SUPPORT && problem(cx, &r).is_none()).then_some(r)
+}
+
+/// Key points from the candidates (in their order), each with its salience; warnings are
+/// appended.
+pub(super) fn run(cx: &Ctx, candidates: Vec<Candidate>, warnings: &mut Vec<String>) -> Vec<(KeyPoint, f32)> {
     let (doc, plan) = (cx.doc, cx.plan);
     let mut kept = Vec::new();
-    for c in chosen {
-        match &c.problem {
+    for c in candidates {
+        let (text, repaired) = cx.claims.repair(&c.text);
+        let problem = problem(cx, &text);
+        match problem {
             Some(problem) if cx.opts.strict => {
-                warnings.push(format!("dropped (--strict) a point with {problem}: {}", c.text));
+                warnings.push(format!("dropped (--strict) a point with {problem}: {text}"));
             }
-            _ => kept.push(c),
+            _ => kept.push((c, text, repaired, problem)),
         }
     }
     // First mentions are introduced before the warnings quote the points.
-    let mut texts: Vec<String> = kept.iter().map(|c| c.text.clone()).collect();
+    let mut texts: Vec<String> = kept.iter().map(|(_, t, _, _)| t.clone()).collect();
     for (i, from, to) in ground::introduce_names(&mut texts, &doc.text) {
         tracing::debug!("key point {i}: first mention {from:?} -> {to:?}");
     }
     let mut key_points = Vec::new();
-    for (c, text) in kept.into_iter().zip(texts) {
-        for r in &c.repaired {
+    for ((c, _, repaired, problem), text) in kept.into_iter().zip(texts) {
+        for r in &repaired {
             warnings.push(format!("key point corrected to the source's attribution ({r}): {text}"));
         }
-        if let Some(problem) = &c.problem {
+        if let Some(problem) = &problem {
             warnings.push(format!("key point has {problem}: {text}"));
         } else if c.support < 0.5 {
             warnings.push(format!("key point weakly supported by the source (support {:.2}): {text}", c.support));
         }
-        let evidence = c
-            .evidence
-            .iter()
-            .map(|e| {
-                let raw = doc.raw_span(plan.sentences[e.sentence].clone());
-                EvidenceSpan { start: raw.start, end: raw.end, quote: doc.quote(raw) }
-            })
-            .collect();
-        key_points.push(KeyPoint { text, evidence, support: (c.support * 100.0).round() / 100.0 });
+        let raw = doc.raw_span(plan.sentences[c.sentence].clone());
+        let evidence = vec![EvidenceSpan { start: raw.start, end: raw.end, quote: doc.quote(raw) }];
+        key_points.push((KeyPoint { text, evidence, support: (c.support * 100.0).round() / 100.0 }, c.salience));
     }
     key_points
+}
+
+/// What the grounding checks flag in a generated text: names or numbers the source lacks,
+/// or words it gives a name that the source says of another.
+pub(super) fn problem(cx: &Ctx, text: &str) -> Option<String> {
+    let missing = ground::unsupported_terms(text, &cx.doc.text);
+    if !missing.is_empty() {
+        return Some(format!("terms not in the source ({})", missing.join(", ")));
+    }
+    let swapped = cx.claims.swapped(text);
+    if !swapped.is_empty() {
+        return Some(format!("words the source says of another name ({})", swapped.join("; ")));
+    }
+    None
 }

@@ -1,85 +1,93 @@
-//! Stage 3, select: drop copied headings and long copied sentences, merge near-duplicates,
-//! grade each candidate by its support and by what the grounding checks flag, and choose
-//! the points of the summary, in source order.
+//! Stage 3, select: the sentences the summary's key points will say. The most salient
+//! body sentences are taken by maximal marginal relevance (a sentence's salience, less its
+//! closeness to what is already chosen or to a section already covered), within a count
+//! that grows with the document and a word budget; they are returned in source order.
 
 use super::candidate::Candidate;
-use super::Ctx;
-use crate::ground;
+use super::salience::Salience;
+use super::{text, Ctx};
 
-/// Least quality (support, less 1 if flagged) of a point picked to cover its part of the document.
-const MIN_SPREAD_QUALITY: f32 = 0.75;
+/// Salience against novelty in maximal marginal relevance.
+const LAMBDA: f32 = 0.7;
+/// Least "closeness" of two sentences of the same section (spreads points over sections).
+const SAME_SECTION: f32 = 0.3;
+/// Salience kept by a sentence that compresses only by a hard cut.
+const HARD_CUT: f32 = 0.8;
+/// Sentences considered, best first (MMR is quadratic in them).
+const POOL: usize = 80;
 
-/// The chosen candidates, in source order.
-pub(super) fn run(cx: &Ctx, mut candidates: Vec<Candidate>) -> Vec<Candidate> {
-    let (doc, plan, opts) = (cx.doc, cx.plan, cx.opts);
-    // Drop copies of long sentences and of headings (a line without final punctuation
-    // states no fact), and near-duplicates.
-    candidates.retain(|c| {
-        !c.evidence.iter().any(|e| {
-            let s = doc.text[plan.sentences[e.sentence].clone()].trim();
-            let heading = !s.ends_with(['.', '!', '?', '"', '”', '’', ')']);
-            (heading || s.split_whitespace().count() > opts.point_words) && ground::copies_sentence(&c.text, s)
+/// How many key points a document of `words` words gets: 5 up to 1,000 words, two more
+/// each time the length doubles, at most 10.
+pub(super) fn points_for(words: usize) -> usize {
+    let doublings = (words.max(1) as f32 / 1000.0).log2().max(0.0);
+    (5.0 + 2.0 * doublings).round().clamp(5.0, 10.0) as usize
+}
+
+/// Up to `want` candidates whose compressed texts fit `budget` words, in source order.
+pub(super) fn run(cx: &Ctx, sal: &Salience, want: usize, budget: usize) -> Vec<Candidate> {
+    let ranked: Vec<usize> = sal.ranked().into_iter().take(POOL).collect();
+    let Some(&best) = ranked.first() else { return Vec::new() };
+    let top = sal.score[best].max(1e-6);
+    for &i in ranked.iter().take(15) {
+        tracing::debug!(score = sal.score[i], sentence = i, "salient: {}", &cx.doc.text[cx.plan.sentences[i].clone()]);
+    }
+    let mut pool: Vec<Candidate> = ranked
+        .iter()
+        .map(|&i| {
+            let compressed = text::compress(&cx.doc.text[cx.plan.sentences[i].clone()], cx.opts.point_words);
+            let factor = if text::hard_cut(&compressed) { HARD_CUT } else { 1.0 };
+            Candidate {
+                sentence: i,
+                salience: factor * sal.score[i] / top,
+                text: compressed.clone(),
+                compressed,
+                support: 1.0,
+                rewritten: false,
+            }
         })
-    });
-    let mut candidates = dedup_candidates(candidates);
-    for c in &mut candidates {
-        // Grounded once here: a point the checks flag ranks below every clean one, and the
-        // flags become its warnings if it is chosen.
-        c.problem = problem(cx, &c.text);
-        c.quality = if c.problem.is_some() { c.support - 1.0 } else { c.support };
-        tracing::debug!(at = c.at, support = c.support, flagged = c.problem.is_some(), "candidate: {}", c.text);
+        .collect();
+    let mut chosen: Vec<Candidate> = Vec::new();
+    let mut words = 0;
+    while chosen.len() < want && !pool.is_empty() {
+        let closeness = |c: &Candidate| {
+            chosen
+                .iter()
+                .map(|o| {
+                    let same = sal.section[o.sentence] == sal.section[c.sentence] && sal.section[c.sentence] > 0;
+                    let s = sal.similarity(o.sentence, c.sentence);
+                    if same {
+                        s.max(SAME_SECTION)
+                    } else {
+                        s
+                    }
+                })
+                .fold(0.0f32, f32::max)
+        };
+        let mmr = |c: &Candidate| LAMBDA * c.salience - (1.0 - LAMBDA) * closeness(c);
+        let Some(k) = (0..pool.len())
+            .filter(|&k| words + pool[k].text.split_whitespace().count() <= budget)
+            .max_by(|&a, &b| mmr(&pool[a]).total_cmp(&mmr(&pool[b])).then(b.cmp(&a)))
+        else {
+            break;
+        };
+        let c = pool.swap_remove(k);
+        words += c.text.split_whitespace().count();
+        chosen.push(c);
     }
-    let want = if opts.max_points > 0 { opts.max_points } else { (2 + plan.chunks.len()).clamp(3, 10) };
-    let mut chosen = select_spread(candidates, want, doc.text.len());
-    chosen.sort_by_key(|c| c.at);
+    chosen.sort_by_key(|c| c.sentence);
     chosen
 }
 
-/// What the grounding checks flag in a generated text: names or numbers the source lacks,
-/// or words it gives a name that the source says of another.
-pub(super) fn problem(cx: &Ctx, text: &str) -> Option<String> {
-    let missing = ground::unsupported_terms(text, &cx.doc.text);
-    if !missing.is_empty() {
-        return Some(format!("terms not in the source ({})", missing.join(", ")));
-    }
-    let swapped = cx.claims.swapped(text);
-    if !swapped.is_empty() {
-        return Some(format!("words the source says of another name ({})", swapped.join("; ")));
-    }
-    None
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Near-duplicates removed, keeping the better-supported one.
-fn dedup_candidates(mut cands: Vec<Candidate>) -> Vec<Candidate> {
-    let mut out: Vec<Candidate> = Vec::new();
-    cands.sort_by(|a, b| b.support.total_cmp(&a.support).then(a.at.cmp(&b.at)));
-    for c in cands {
-        if !out.iter().any(|o| ground::near_duplicate(&o.text, &c.text)) {
-            out.push(c);
-        }
+    #[test]
+    fn points_grow_with_the_document() {
+        assert_eq!(points_for(300), 5);
+        assert_eq!(points_for(900), 5);
+        assert_eq!(points_for(2000), 7);
+        assert_eq!(points_for(4000), 9);
+        assert_eq!(points_for(20_000), 10);
     }
-    out
-}
-
-/// `want` points spread over the document: split it into `want` equal parts by offset,
-/// take the best-supported point of each part, then fill with the best of the rest.
-fn select_spread(mut cands: Vec<Candidate>, want: usize, len: usize) -> Vec<Candidate> {
-    if cands.len() <= want {
-        return cands;
-    }
-    // Coverage first: the best point of each of `want` equal parts of the document, where
-    // that point is well supported and clean. Then the best of the rest, earlier points
-    // ahead by up to 0.2 (an article says what matters most first).
-    cands.sort_by(|a, b| b.quality.total_cmp(&a.quality).then(a.at.cmp(&b.at)));
-    let mut chosen = Vec::new();
-    let part = len.div_ceil(want).max(1);
-    for k in 0..want {
-        if let Some(i) = cands.iter().position(|c| c.at / part == k && c.quality >= MIN_SPREAD_QUALITY) {
-            chosen.push(cands.remove(i));
-        }
-    }
-    let rank = |c: &Candidate| c.quality + 0.2 * (1.0 - c.at as f32 / len.max(1) as f32);
-    cands.sort_by(|a, b| rank(b).total_cmp(&rank(a)));
-    chosen.extend(cands.into_iter().take(want.saturating_sub(chosen.len())));
-    chosen
 }

@@ -1,0 +1,453 @@
+//! Stage 2, salience: how much each source sentence matters to the document, computed
+//! from the text alone (no model, nothing to trust but the words and the layout).
+//!
+//! A sentence's score mixes, with the weights of [`Weights`]:
+//! - **centrality**: LexRank over TF-IDF vectors of the document's sentences (a sentence
+//!   that many others resemble states what the document is about); for very long
+//!   documents, closeness to the document's centroid instead;
+//! - **position**: the lead of the document, and the lead section before the first heading;
+//! - **structure**: the first sentence of a section, sentences in sections that summarise
+//!   (abstract, summary, overview, findings, conclusions…), closeness to the document's
+//!   own title;
+//! - **content**: the names and numbers a sentence carries.
+//!
+//! Headings, rule lines, metadata fields and fragments are told apart from body sentences:
+//! they never become points, but they shape the score of the sentences under them.
+
+use crate::ground;
+use std::collections::HashMap;
+use std::ops::Range;
+
+/// What a sentence of the document is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// A sentence of running text: a candidate for the summary.
+    Body,
+    /// A heading line (Markdown `#`, an underlined line, or a short unpunctuated line).
+    Heading,
+    /// A rule line, a metadata field (`Author: …`), code, or a scrap of a few words.
+    Fragment,
+}
+
+/// The weights of the salience score (they sum to 1 for a sentence that has everything).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Weights {
+    pub(crate) centrality: f32,
+    pub(crate) lead: f32,
+    pub(crate) lead_section: f32,
+    pub(crate) summary_section: f32,
+    pub(crate) section_lead: f32,
+    pub(crate) title: f32,
+    pub(crate) content: f32,
+}
+
+pub(crate) const WEIGHTS: Weights = Weights {
+    centrality: 0.25,
+    lead: 0.25,
+    lead_section: 0.2,
+    summary_section: 0.15,
+    section_lead: 0.1,
+    title: 0.1,
+    content: 0.15,
+};
+
+/// Body sentences above which centroid closeness stands in for LexRank (quadratic).
+const LEXRANK_MAX: usize = 2000;
+/// Headings whose sections say in brief what the document says at length.
+const SUMMARY_HEADINGS: &[&str] = &[
+    "abstract",
+    "summary",
+    "overview",
+    "conclusion",
+    "conclusions",
+    "findings",
+    "in brief",
+    "key points",
+    "highlights",
+    "key findings",
+    "recommendations",
+    "introduction",
+];
+
+/// The salience of every sentence of a document.
+#[derive(Debug, Clone)]
+pub(crate) struct Salience {
+    pub(crate) role: Vec<Role>,
+    /// The section (count of headings before it) of each sentence.
+    pub(crate) section: Vec<usize>,
+    /// 0..=1 for body sentences, 0 for the rest.
+    pub(crate) score: Vec<f32>,
+    /// The sentence holding the document's own title, where it has one.
+    pub(crate) title: Option<usize>,
+    /// L2-normalised TF-IDF vectors, sorted by term id.
+    vectors: Vec<Vec<(u32, f32)>>,
+}
+
+impl Salience {
+    pub(crate) fn new(text: &str, sentences: &[Range<usize>]) -> Salience {
+        let lines: Vec<&str> = sentences.iter().map(|r| text[r.clone()].trim()).collect();
+        let own_line: Vec<bool> = sentences.iter().map(|r| own_line(text, r)).collect();
+        let role = roles(&lines, &own_line);
+        let title = find_title(&lines, &role);
+        let vectors = tfidf(&lines, &role);
+        let n = lines.len();
+        let mut section = vec![0; n];
+        let mut summary_like = vec![false; n];
+        let mut section_lead = vec![false; n];
+        let (mut s, mut in_summary, mut fresh) = (0, false, false);
+        for i in 0..n {
+            match role[i] {
+                Role::Heading if Some(i) != title => {
+                    s += 1;
+                    let h = heading_words(lines[i]);
+                    in_summary = SUMMARY_HEADINGS.iter().any(|k| h == *k || h.ends_with(&format!(" {k}")));
+                    fresh = true;
+                }
+                Role::Body => {
+                    section_lead[i] = fresh && s > 0;
+                    fresh = false;
+                }
+                _ => {}
+            }
+            section[i] = s;
+            summary_like[i] = in_summary;
+        }
+        let body: Vec<usize> = (0..n).filter(|&i| role[i] == Role::Body).collect();
+        let central = centrality(&vectors, &body);
+        // A lead section: the body before the first heading, in a document with sections,
+        // when it is an introduction rather than most of the document.
+        let headings = (0..n).filter(|&i| role[i] == Role::Heading && Some(i) != title).count();
+        let lead_len = body.iter().filter(|&&i| section[i] == 0).count();
+        let has_lead_section = headings >= 3 && lead_len > 0 && lead_len * 4 <= body.len();
+        let title_vec = title.map(|t| &vectors[t]);
+        let w = WEIGHTS;
+        let mut score = vec![0.0; n];
+        for (rank, &i) in body.iter().enumerate() {
+            let words = lines[i].split_whitespace().count();
+            let mut v = w.centrality * central[rank]
+                + w.lead / (1.0 + rank as f32 / 5.0)
+                + w.content * content_density(lines[i]);
+            if has_lead_section && section[i] == 0 {
+                v += w.lead_section;
+            }
+            if summary_like[i] {
+                v += w.summary_section;
+            }
+            if section_lead[i] {
+                v += w.section_lead;
+            }
+            if let Some(t) = title_vec {
+                v += w.title * cosine(t, &vectors[i]);
+            }
+            // A short sentence says little; a very long one costs many words to say it.
+            if words < 8 {
+                v *= 0.6;
+            } else if words > 45 {
+                v *= 0.85;
+            }
+            score[i] = v;
+        }
+        Salience { role, section, score, title, vectors }
+    }
+
+    /// Cosine similarity of two sentences' TF-IDF vectors.
+    pub(crate) fn similarity(&self, a: usize, b: usize) -> f32 {
+        cosine(&self.vectors[a], &self.vectors[b])
+    }
+
+    /// Body sentences, best first.
+    pub(crate) fn ranked(&self) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.score.len()).filter(|&i| self.role[i] == Role::Body).collect();
+        order.sort_by(|&a, &b| self.score[b].total_cmp(&self.score[a]).then(a.cmp(&b)));
+        order
+    }
+}
+
+/// Whether the sentence is a whole line of the text (nothing else on its line).
+fn own_line(text: &str, r: &Range<usize>) -> bool {
+    let before = text[..r.start].trim_end_matches([' ', '\t']);
+    let after = text[r.end..].trim_start_matches([' ', '\t']);
+    (before.is_empty() || before.ends_with('\n')) && (after.is_empty() || after.starts_with('\n'))
+}
+
+fn roles(lines: &[&str], own_line: &[bool]) -> Vec<Role> {
+    let mut role: Vec<Role> = lines.iter().zip(own_line).map(|(l, &own)| role_of(l, own)).collect();
+    // A line underlined by a rule (reStructuredText, setext Markdown) is a heading.
+    for i in 1..lines.len() {
+        if is_rule(lines[i]) && own_line[i - 1] && role[i - 1] != Role::Fragment {
+            role[i - 1] = Role::Heading;
+        }
+    }
+    role
+}
+
+fn role_of(l: &str, own_line: bool) -> Role {
+    let words = l.split_whitespace().count();
+    if is_rule(l) || is_field(l) || is_code(l) {
+        return Role::Fragment;
+    }
+    if l.starts_with('#') && own_line {
+        return Role::Heading;
+    }
+    let ends = |cs: &[char]| l.trim_end_matches(['*', '_', '`']).ends_with(cs);
+    if own_line && words <= 14 && !ends(&['.', '!', '?', ';', ',', '"', '”', '’', ')', ':']) {
+        return Role::Heading;
+    }
+    if words < 5 || (own_line && ends(&[':']) && words <= 8) {
+        return Role::Fragment;
+    }
+    Role::Body
+}
+
+/// `=====`, `-----`, `***`: a line of one repeated punctuation mark.
+fn is_rule(l: &str) -> bool {
+    let mut cs = l.chars().filter(|c| !c.is_whitespace());
+    match cs.next() {
+        Some(c) if c.is_ascii_punctuation() => l.len() >= 3 && cs.all(|d| d == c),
+        _ => false,
+    }
+}
+
+/// `Author: Jane Doe`, `Status: Final`: a metadata field (a capitalised key of at most
+/// two words, a colon, a short value).
+fn is_field(l: &str) -> bool {
+    let Some((key, value)) = l.split_once(':') else { return false };
+    let key_words = key.split_whitespace().count();
+    (1..=2).contains(&key_words)
+        && key.chars().next().is_some_and(char::is_uppercase)
+        && key.chars().all(|c| c.is_alphanumeric() || c == '-' || c == ' ')
+        && value.starts_with(' ')
+        && value.split_whitespace().count() <= 12
+        && !value.trim_end().ends_with(['.', '!', '?'])
+}
+
+/// Code or markup rather than prose: many of the characters that code is made of.
+fn is_code(l: &str) -> bool {
+    let sym = l.chars().filter(|c| "{}()[];=<>_/\\|`$".contains(*c)).count();
+    let n = l.chars().count().max(1);
+    sym * 100 / n > 8 || l.starts_with("```") || l.starts_with(".. ")
+}
+
+/// The lower-cased words of a heading, without its markup or numbering.
+fn heading_words(l: &str) -> String {
+    let l = l.trim_start_matches('#').trim();
+    let l = l.trim_start_matches(|c: char| c.is_ascii_digit() || c == '.' || c == ')' || c.is_whitespace());
+    l.trim_end_matches(':').to_lowercase()
+}
+
+/// The document's own title: a heading that opens it, or a `Title:` field near the top.
+fn find_title(lines: &[&str], role: &[Role]) -> Option<usize> {
+    for (i, l) in lines.iter().enumerate().take(12) {
+        if let Some(v) = l.strip_prefix("Title:") {
+            if !v.trim().is_empty() {
+                return Some(i);
+            }
+        }
+    }
+    let first = role.iter().position(|r| *r != Role::Fragment || lines.is_empty())?;
+    (role[first] == Role::Heading && first <= 2).then_some(first)
+}
+
+/// Names and numbers per sentence, as a share of a few: 0 (none) to 1 (four or more).
+fn content_density(l: &str) -> f32 {
+    let mut k = 0;
+    for (j, w) in l.split_whitespace().enumerate() {
+        let w = w.trim_matches(|c: char| !c.is_alphanumeric());
+        if w.chars().any(|c| c.is_ascii_digit()) || (j > 0 && w.chars().next().is_some_and(char::is_uppercase)) {
+            k += 1;
+        }
+    }
+    (k as f32 / 4.0).min(1.0)
+}
+
+/// TF-IDF vectors of the sentences (empty for all but body sentences and headings; the
+/// title's vector is kept for title closeness).
+fn tfidf(lines: &[&str], role: &[Role]) -> Vec<Vec<(u32, f32)>> {
+    let mut ids: HashMap<String, u32> = HashMap::new();
+    let mut counts: Vec<Vec<(u32, f32)>> = Vec::with_capacity(lines.len());
+    for (l, r) in lines.iter().zip(role) {
+        let mut tf: HashMap<u32, f32> = HashMap::new();
+        if *r != Role::Fragment || l.starts_with("Title:") {
+            for w in ground::content_words(l) {
+                if w.len() < 2 {
+                    continue;
+                }
+                let next = ids.len() as u32;
+                *tf.entry(*ids.entry(w).or_insert(next)).or_default() += 1.0;
+            }
+        }
+        counts.push(tf.into_iter().collect());
+    }
+    let mut df = vec![0u32; ids.len()];
+    for v in &counts {
+        for (t, _) in v {
+            df[*t as usize] += 1;
+        }
+    }
+    let n = counts.iter().filter(|v| !v.is_empty()).count().max(1) as f32;
+    for v in &mut counts {
+        for (t, x) in v.iter_mut() {
+            *x = (1.0 + x.ln()) * ((n + 1.0) / (df[*t as usize] as f32 + 1.0)).ln().max(0.0);
+        }
+        let norm = v.iter().map(|(_, x)| x * x).sum::<f32>().sqrt();
+        if norm > 0.0 {
+            v.iter_mut().for_each(|(_, x)| *x /= norm);
+        }
+        v.sort_by_key(|(t, _)| *t);
+    }
+    counts
+}
+
+fn cosine(a: &[(u32, f32)], b: &[(u32, f32)]) -> f32 {
+    let (mut i, mut j, mut dot) = (0, 0, 0.0);
+    while i < a.len() && j < b.len() {
+        match a[i].0.cmp(&b[j].0) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                dot += a[i].1 * b[j].1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    dot
+}
+
+/// Centrality of each body sentence (in `body` order), scaled so that the most central is 1.
+fn centrality(vectors: &[Vec<(u32, f32)>], body: &[usize]) -> Vec<f32> {
+    let n = body.len();
+    if n == 0 {
+        return Vec::new();
+    }
+    let raw = if n <= LEXRANK_MAX { lexrank(vectors, body) } else { centroid(vectors, body) };
+    let max = raw.iter().cloned().fold(0.0f32, f32::max);
+    raw.iter().map(|x| if max > 0.0 { x / max } else { 0.0 }).collect()
+}
+
+/// LexRank: PageRank over the graph whose edges join sentences of cosine ≥ 0.1, weighted
+/// by that cosine.
+fn lexrank(vectors: &[Vec<(u32, f32)>], body: &[usize]) -> Vec<f32> {
+    const THRESHOLD: f32 = 0.1;
+    const DAMPING: f32 = 0.85;
+    let n = body.len();
+    let mut edges: Vec<Vec<(usize, f32)>> = vec![Vec::new(); n];
+    for a in 0..n {
+        for b in a + 1..n {
+            let s = cosine(&vectors[body[a]], &vectors[body[b]]);
+            if s >= THRESHOLD {
+                edges[a].push((b, s));
+                edges[b].push((a, s));
+            }
+        }
+    }
+    let out: Vec<f32> = edges.iter().map(|e| e.iter().map(|(_, s)| s).sum()).collect();
+    let mut p = vec![1.0 / n as f32; n];
+    for _ in 0..40 {
+        let mut next = vec![(1.0 - DAMPING) / n as f32; n];
+        let mut dangling = 0.0;
+        for a in 0..n {
+            if out[a] == 0.0 {
+                dangling += p[a];
+                continue;
+            }
+            for &(b, s) in &edges[a] {
+                next[b] += DAMPING * p[a] * s / out[a];
+            }
+        }
+        next.iter_mut().for_each(|x| *x += DAMPING * dangling / n as f32);
+        p = next;
+    }
+    p
+}
+
+/// Closeness of each sentence to the centroid of all of them.
+fn centroid(vectors: &[Vec<(u32, f32)>], body: &[usize]) -> Vec<f32> {
+    let mut c: HashMap<u32, f32> = HashMap::new();
+    for &i in body {
+        for (t, x) in &vectors[i] {
+            *c.entry(*t).or_default() += x;
+        }
+    }
+    body.iter().map(|&i| vectors[i].iter().map(|(t, x)| x * c.get(t).copied().unwrap_or(0.0)).sum()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chunk;
+
+    fn salience(text: &str) -> (Vec<Range<usize>>, Salience) {
+        let s = chunk::sentences(text);
+        let sal = Salience::new(text, &s);
+        (s, sal)
+    }
+
+    fn score_of(text: &str, s: &[Range<usize>], sal: &Salience, needle: &str) -> f32 {
+        let i = s.iter().position(|r| text[r.clone()].contains(needle)).expect("sentence");
+        sal.score[i]
+    }
+
+    #[test]
+    fn a_lead_fact_outranks_a_trivia_sentence() {
+        let text = "The city council approved a new budget of 40 million dollars for public transport on Monday.\n\n\
+            The budget for public transport adds twelve bus lines and extends the tram network to the airport.\n\n\
+            Council members said the transport budget was the largest in the city's history.\n\n\
+            The meeting was held in the old town hall, which was painted blue in the spring.\n\n\
+            Opponents of the transport budget argued that the bus lines would cost more than planned.";
+        let (s, sal) = salience(text);
+        let lead = score_of(text, &s, &sal, "approved a new budget");
+        let trivia = score_of(text, &s, &sal, "painted blue");
+        assert!(lead > trivia, "lead {lead} vs trivia {trivia}");
+        assert_eq!(sal.ranked()[0], 0);
+    }
+
+    #[test]
+    fn a_section_lead_is_preferred_within_its_section() {
+        let text = "# Water report\n\nRivers carry water from the land to the sea in every season of the year.\n\n\
+            ## Findings\n\nThe study found that river discharge fell by 8 percent across the basin since 1990.\n\n\
+            Some of the measurements were taken from a small wooden boat on quiet mornings in the delta.\n\n\
+            ## Methods\n\nThe team used satellite data to estimate the storage of water in the rivers.\n\n\
+            Several students helped to carry the heavy instruments up the steep banks of the rivers.";
+        let (s, sal) = salience(text);
+        assert_eq!(sal.title, Some(0));
+        assert_eq!(sal.role[0], Role::Heading);
+        let heading = s.iter().position(|r| &text[r.clone()] == "## Findings").unwrap();
+        assert_eq!(sal.role[heading], Role::Heading);
+        let lead = score_of(text, &s, &sal, "river discharge fell");
+        let other = score_of(text, &s, &sal, "wooden boat");
+        assert!(lead > other, "section lead {lead} vs {other}");
+        let methods_lead = score_of(text, &s, &sal, "satellite data");
+        let methods_other = score_of(text, &s, &sal, "heavy instruments");
+        assert!(methods_lead > methods_other, "section lead {methods_lead} vs {methods_other}");
+    }
+
+    #[test]
+    fn headings_fields_rules_and_code_are_not_body() {
+        let text = "PEP: 9999\nTitle: Faster widgets for everyone\nAuthor: Jane Doe\n\nAbstract\n========\n\n\
+            This proposal makes every widget in the library faster by caching their layouts.\n\n\
+            x = compute(a[i], b[j]) { return y; }";
+        let (s, sal) = salience(text);
+        let roles: Vec<(&str, Role)> = s.iter().map(|r| &text[r.clone()]).zip(sal.role.iter().copied()).collect();
+        let role = |needle: &str| roles.iter().find(|(t, _)| t.contains(needle)).map(|(_, r)| *r).unwrap();
+        assert_eq!(role("PEP: 9999"), Role::Fragment);
+        assert_eq!(role("Author:"), Role::Fragment);
+        assert_eq!(role("Abstract"), Role::Heading);
+        assert_eq!(role("====="), Role::Fragment);
+        assert_eq!(role("compute("), Role::Fragment);
+        assert_eq!(role("This proposal"), Role::Body);
+        assert!(sal.title.is_some_and(|t| text[s[t].clone()].contains("Faster widgets")));
+        assert_eq!(sal.ranked().len(), 1);
+    }
+
+    #[test]
+    fn similarity_is_cosine_of_shared_terms() {
+        let text = "Solar panels cover the roof of the new library building.\n\n\
+            The library roof carries solar panels that power the building.\n\n\
+            Cats sleep through most of the afternoon in warm weather.";
+        let (_, sal) = salience(text);
+        assert!(sal.similarity(0, 1) > 0.3);
+        assert!(sal.similarity(0, 2) < 0.05);
+        assert!((sal.similarity(0, 0) - 1.0).abs() < 1e-4);
+    }
+}
