@@ -1,8 +1,9 @@
 //! Stage 6, title and tl;dr. Each is the model's where it passes the grounding checks,
 //! and a grounded fallback where it does not, so that a flagged title or a tl;dr cut
 //! mid-sentence is never printed:
-//! - title: the model's (first prompt, then the plainer second), else the document's own
-//!   title line, else a headline cut from its most salient sentence;
+//! - title: the document's own title line, else the model's (first prompt, then the
+//!   plainer second) where it names nothing the source lacks, else a headline cut from
+//!   the most salient sentence;
 //! - tl;dr: the model's one-sentence summary of the most salient sentences, else the most
 //!   salient sentence compressed, ending at a clause.
 
@@ -18,8 +19,13 @@ pub(super) const TLDR_WORDS: usize = 40;
 /// Least support of the model's tl;dr by the source (its best three sentences).
 const MIN_TLDR_SUPPORT: f32 = 0.6;
 
-/// The title: the first of the model's `titles` that passes the checks, else a grounded one.
+/// The title: the document's own title line where it has one (an author's title beats a
+/// small model's, and is grounded by definition); else the first of the model's `titles`
+/// that names nothing the source lacks; else a headline cut from the most salient sentence.
 pub(super) fn title(cx: &Ctx, sal: &Salience, titles: &[String], warnings: &mut Vec<String>) -> String {
+    if let Some(t) = own_title(cx, sal) {
+        return t;
+    }
     let mut rejected = Vec::new();
     for t in titles {
         let n = t.split_whitespace().count();
@@ -31,10 +37,8 @@ pub(super) fn title(cx: &Ctx, sal: &Salience, titles: &[String], warnings: &mut 
             missing => rejected.push(missing.join(", ")),
         }
     }
-    let fallback = own_title(cx, sal).unwrap_or_else(|| {
-        let best = sal.ranked().first().map(|&i| cx.doc.text[cx.plan.sentences[i].clone()].to_string());
-        text::headline(best.as_deref().unwrap_or(&cx.opening), 12)
-    });
+    let best = sal.ranked().first().map(|&i| cx.doc.text[cx.plan.sentences[i].clone()].to_string());
+    let fallback = text::headline(best.as_deref().unwrap_or(&cx.opening), 12);
     if !rejected.is_empty() {
         warnings.push(format!("title taken from the source: the model's titles name terms it lacks ({})", rejected.join("; ")));
     }
@@ -55,10 +59,14 @@ pub(super) fn tldr(cx: &Ctx, sal: &Salience, reply: &str, warnings: &mut Vec<Str
     ground::introduce_names(std::slice::from_mut(&mut t), &cx.doc.text);
     let n = t.split_whitespace().count();
     let complete = t.trim_end_matches(['"', '”', '’', ')']).ends_with(['.', '!', '?']);
+    let extractive = extractive_tldr(cx, sal);
+    let floor = extractive.as_ref().map_or(0, |(e, _)| text::information(e) * 4 / 5);
     let why = if !(6..=TLDR_WORDS).contains(&n) || !complete {
         Some("not one or two complete sentences".to_string())
     } else if about_the_text(&t) {
         Some("it describes the text instead of saying what it says".to_string())
+    } else if text::information(&t) < floor {
+        Some("it says less than the most salient sentence".to_string())
     } else if let Some(p) = problem(cx, &t) {
         Some(p)
     } else {
@@ -74,7 +82,7 @@ pub(super) fn tldr(cx: &Ctx, sal: &Salience, reply: &str, warnings: &mut Vec<Str
         }
         Some(why) => {
             tracing::info!("model tl;dr replaced ({why}): {t}");
-            extractive_tldr(cx, sal).map_or((t, None), |(s, i)| (s, Some(i)))
+            extractive.map_or((t, None), |(s, i)| (s, Some(i)))
         }
     }
 }

@@ -139,7 +139,11 @@ impl Salience {
             if let Some(t) = title_vec {
                 v += w.title * cosine(t, &vectors[i]);
             }
-            // A short sentence says little; a very long one costs many words to say it.
+            // A short sentence says little; a very long one costs many words to say it; a
+            // line mostly of capitalised words is a byline or a heading run on, not a fact.
+            if title_case(lines[i]) {
+                v *= 0.5;
+            }
             if words < 8 {
                 v *= 0.6;
             } else if words > 45 {
@@ -248,16 +252,27 @@ fn find_title(lines: &[&str], role: &[Role]) -> Option<usize> {
     (role[first] == Role::Heading && first <= 2).then_some(first)
 }
 
-/// Names and numbers per sentence, as a share of a few: 0 (none) to 1 (four or more).
+/// Whether most words of a line start with a capital ("Report to Senator Robert F.
+/// Bennett, Ranking Minority Member, Joint Economic Committee").
+fn title_case(l: &str) -> bool {
+    let words: Vec<&str> = l.split_whitespace().filter(|w| w.chars().count() > 3).collect();
+    let caps = words.iter().filter(|w| w.chars().next().is_some_and(char::is_uppercase)).count();
+    words.len() >= 4 && caps * 2 > words.len()
+}
+
+/// Names and numbers per sentence (a number counts twice), as a share of a few: 0 (none)
+/// to 1 (eight or more).
 fn content_density(l: &str) -> f32 {
     let mut k = 0;
     for (j, w) in l.split_whitespace().enumerate() {
         let w = w.trim_matches(|c: char| !c.is_alphanumeric());
-        if w.chars().any(|c| c.is_ascii_digit()) || (j > 0 && w.chars().next().is_some_and(char::is_uppercase)) {
+        if w.chars().any(|c| c.is_ascii_digit()) {
+            k += 2;
+        } else if j > 0 && w.chars().next().is_some_and(char::is_uppercase) {
             k += 1;
         }
     }
-    (k as f32 / 4.0).min(1.0)
+    (k as f32 / 8.0).min(1.0)
 }
 
 /// TF-IDF vectors of the sentences (empty for all but body sentences and headings; the

@@ -150,13 +150,13 @@ pub(crate) fn compress(sentence: &str, max_words: usize) -> String {
     out
 }
 
-/// Words that open a clause which cannot stand alone.
-const DEPENDENT: &[&str] = &["which", "who", "whom", "whose", "where", "when", "while", "although", "though", "because", "as", "if", "unless", "whereas"];
 /// Words a kept clause run should not open with.
 const LEADING: &[&str] = &["and", "but", "or", "so", "yet", "then"];
 /// Words that open a clause with its subject: a run of clauses from mid-sentence must
 /// start with one of these (or a name or number), so that it reads as a sentence.
 const SUBJECT_OPENERS: &[&str] = &["the", "a", "an", "this", "that", "these", "those", "it", "its", "they", "their", "he", "his", "she", "her", "we", "our", "i", "there", "each", "every", "some", "many", "most", "all"];
+/// Prepositions that open a scene-setting clause.
+const PREPOSITIONS: &[&str] = &["at", "in", "on", "from", "during", "after", "before", "under", "with", "for", "by", "since", "until", "through", "across", "among", "following", "despite", "unlike", "like", "as", "while", "when", "although", "though", "because", "if", "originally"];
 /// Fewest words of a run of clauses kept from a longer sentence.
 const MIN_RUN: usize = 7;
 /// Number words, worth as much as digits.
@@ -200,22 +200,24 @@ fn info(words: &[&str]) -> u32 {
 }
 
 /// The run of whole clauses within `max` words that carries the most information. A run
-/// from mid-sentence must open with its subject (an article, a pronoun, a name or a
-/// number), never with a dependent clause.
+/// from mid-sentence must open with its subject (an article or a pronoun).
 fn best_clauses(words: &[&str], max: usize) -> Option<std::ops::Range<usize>> {
     let cl = clauses(words);
     let mut best: Option<(i64, std::ops::Range<usize>)> = None;
     for a in 0..cl.len() {
-        let w = words[cl[a].start];
-        let first = w.to_lowercase();
+        let first = words[cl[a].start].to_lowercase();
         let first = first.trim_matches(|c: char| !c.is_alphanumeric());
-        let subject = SUBJECT_OPENERS.contains(&first)
-            || w.chars().next().is_some_and(|c| c.is_uppercase() || c.is_ascii_digit());
-        if a > 0 && (DEPENDENT.contains(&first) || !subject) {
+        if a > 0 && !SUBJECT_OPENERS.contains(&first) {
             continue;
         }
         let score: i64 = 0;
+        // An opening clause that starts with a preposition ("At the laboratory in
+        // Missoula,") sets the scene; the main clause comes after it.
+        let scene = a == 0 && cl.len() > 1 && PREPOSITIONS.contains(&first);
         for b in a..cl.len() {
+            if scene && b == 0 {
+                continue;
+            }
             let r = cl[a].start..cl[b].end;
             if r.len() > max {
                 break;
