@@ -64,9 +64,9 @@ fn summarize_json_is_schema_valid_with_exact_evidence() {
 }
 
 #[test]
-fn sample_article_evidence_offsets_are_exact() {
-    let src = std::fs::read(common::sample_article()).unwrap();
-    let out = precis().args(["summarize", "-m", "fake"]).arg(common::sample_article()).output().unwrap();
+fn example_article_evidence_offsets_are_exact() {
+    let src = std::fs::read(common::example_article()).unwrap();
+    let out = precis().args(["summarize", "-m", "fake"]).arg(common::example_article()).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_valid(&v);

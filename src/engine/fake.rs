@@ -26,6 +26,8 @@ impl Default for FakeEngine {
                 vocab_size: 0x11_0000,
                 device: "cpu".into(),
                 backend: "fake".into(),
+                threads: 1,
+                switches: "default".into(),
                 load_time: Duration::ZERO,
             },
         }
