@@ -61,7 +61,7 @@ fn local_ref(cfg: &RunConfig, sha256: String) -> ModelRef {
 pub fn open(cfg: &RunConfig) -> Result<(Box<dyn Engine>, ModelRef)> {
     let Located { path, card_ref, opts } = locate(cfg)?;
     let Some(path) = path else {
-        return Ok((Box::new(FakeEngine::default()), fake_ref()));
+        return Ok((Box::new(FakeEngine::with_threads(cfg.threads)), fake_ref()));
     };
     if let Some(w) = crate::engine::device::cpu_warning() {
         tracing::warn!("{w}");

@@ -7,6 +7,8 @@ use clap::builder::FalseyValueParser;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
+const SHORT_ABOUT: &str = "Offline article summaries with a small local language model";
+
 const ABOUT: &str = "precis — offline article summaries with a small local language model.
 
 Summaries are made by map-reduce over token-aware chunks, and every key point carries
@@ -25,7 +27,7 @@ const AFTER: &str = "Examples:
 Exit codes: 0 ok; 1 failure (or a batch with failures); 2 usage error; 130 interrupted.";
 
 #[derive(Parser, Debug)]
-#[command(name = "precis", version, about = ABOUT, after_help = AFTER, propagate_version = true)]
+#[command(name = "precis", version, about = SHORT_ABOUT, long_about = ABOUT, after_help = AFTER, propagate_version = true)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -13,6 +13,15 @@ pub struct FakeEngine {
     info: ModelInfo,
 }
 
+impl FakeEngine {
+    /// A fake engine that reports `threads` as its thread count (it runs on the caller's).
+    pub(crate) fn with_threads(threads: usize) -> Self {
+        let mut e = FakeEngine::default();
+        e.info.threads = threads;
+        e
+    }
+}
+
 impl Default for FakeEngine {
     fn default() -> Self {
         FakeEngine {
