@@ -9,7 +9,7 @@ use crate::engine::tokenizer::GgufTokenizer;
 use crate::engine::{Engine, LoadOptions};
 use crate::error::{Error, Result};
 use crate::hub;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 pub use crate::summary::ModelRef;
 
@@ -60,29 +60,13 @@ fn local_ref(cfg: &RunConfig, sha256: String) -> ModelRef {
 /// Loads the engine `cfg` asks for.
 pub fn open(cfg: &RunConfig) -> Result<(Box<dyn Engine>, ModelRef)> {
     let Located { path, card_ref, opts } = locate(cfg)?;
-    let Some(path) = path else {
-        return Ok((Box::new(FakeEngine::with_threads(cfg.threads)), fake_ref()));
+    let (engine, model_ref): (Box<dyn Engine>, ModelRef) = match path {
+        None => (Box::new(FakeEngine::with_options(&opts)), fake_ref()),
+        Some(path) => {
+            let (engine, model_ref) = load(cfg, &path, card_ref, &opts)?;
+            (Box::new(engine), model_ref)
+        }
     };
-    if let Some(w) = crate::engine::device::cpu_warning() {
-        tracing::warn!("{w}");
-    }
-    // A local file's sha256 (for the summary's provenance) is read beside the load.
-    let (engine, model_ref) = std::thread::scope(|s| {
-        let sha = card_ref.is_none().then(|| s.spawn(|| hub::sha256_file(&path)));
-        let engine = GgufEngine::load(&path, &opts);
-        let model_ref = match card_ref {
-            Some(r) => Ok(r),
-            None => {
-                let sha = match sha {
-                    Some(h) => h.join().unwrap_or_else(|_| Err(Error::Engine("sha256 thread panicked".into()))),
-                    None => hub::sha256_file(&path),
-                };
-                sha.map(|sha| local_ref(cfg, sha))
-            }
-        };
-        (engine, model_ref)
-    });
-    let engine = engine?;
     let info = engine.info();
     tracing::info!(
         "model {}: {} backend on {}, {} thread(s), switches: {}, context {}, loaded in {:.3} s",
@@ -94,7 +78,36 @@ pub fn open(cfg: &RunConfig) -> Result<(Box<dyn Engine>, ModelRef)> {
         info.context_length,
         info.load_time.as_secs_f64()
     );
-    Ok((Box::new(engine), model_ref?))
+    Ok((engine, model_ref))
+}
+
+/// Loads a GGUF file, with its provenance: the card's, or a local file's sha256.
+fn load(
+    cfg: &RunConfig,
+    path: &Path,
+    card_ref: Option<ModelRef>,
+    opts: &LoadOptions,
+) -> Result<(GgufEngine, ModelRef)> {
+    if let Some(w) = crate::engine::device::cpu_warning() {
+        tracing::warn!("{w}");
+    }
+    // A local file's sha256 (for the summary's provenance) is read beside the load.
+    let (engine, model_ref) = std::thread::scope(|s| {
+        let sha = card_ref.is_none().then(|| s.spawn(|| hub::sha256_file(path)));
+        let engine = GgufEngine::load(path, opts);
+        let model_ref = match card_ref {
+            Some(r) => Ok(r),
+            None => {
+                let sha = match sha {
+                    Some(h) => h.join().unwrap_or_else(|_| Err(Error::Engine("sha256 thread panicked".into()))),
+                    None => hub::sha256_file(path),
+                };
+                sha.map(|sha| local_ref(cfg, sha))
+            }
+        };
+        (engine, model_ref)
+    });
+    Ok((engine?, model_ref?))
 }
 
 /// What a run knows of its model before the weights load: the token counter, the context

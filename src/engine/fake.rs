@@ -14,10 +14,12 @@ pub struct FakeEngine {
 }
 
 impl FakeEngine {
-    /// A fake engine that reports `threads` as its thread count (it runs on the caller's).
-    pub(crate) fn with_threads(threads: usize) -> Self {
+    /// A fake engine that reports the load options' thread count and switches as its own
+    /// (it runs on the caller's thread and has nothing to switch).
+    pub(crate) fn with_options(opts: &super::LoadOptions) -> Self {
         let mut e = FakeEngine::default();
-        e.info.threads = threads;
+        e.info.threads = opts.threads;
+        e.info.switches = opts.switches.to_string();
         e
     }
 }
