@@ -145,10 +145,8 @@ fn usage_errors_exit_2() {
 }
 
 #[test]
+#[cfg_attr(feature = "cuda", ignore = "a CUDA build has CUDA: this checks the CPU-only build's error")]
 fn cuda_on_a_cpu_build_is_a_clear_error() {
-    if cfg!(feature = "cuda") {
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
     let f = write(dir.path(), "a.txt", ARTICLE.as_bytes());
     let gguf = write(dir.path(), "m.gguf", b"GGUF");
