@@ -1,11 +1,11 @@
 //! Criterion benches of precis' CPU kernels on SmolLM2-135M's real shapes: GEMV (decode,
 //! one activation row), 10 rows (batched decode) and 128 rows (prefill) for Q4_1 weights and
 //! the Q8_0 tied output matrix; attention over an f16 cache. Threads: `PRECIS_BENCH_THREADS`
-//! (default 1). Must not touch the model.
+//! (default 1). Reaches the kernels through `precis::engine::kernel_api`; must not touch the
+//! model.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use precis::engine::cpu::attn::attend_group;
-use precis::engine::cpu::{matmul, GgmlType, PackedMatrix, Pool, QAct};
+use precis::engine::kernel_api::{self as api, attend_group, matmul, GgmlType, PackedMatrix, Pool, QAct};
 
 fn rng(state: &mut u64) -> u64 {
     *state ^= *state << 13;
@@ -25,7 +25,7 @@ fn random_weights(ty: GgmlType, n: usize, k: usize) -> PackedMatrix {
             blk[2..4].copy_from_slice(&0xa000u16.to_le_bytes());
         }
     }
-    PackedMatrix::from_ggml(ty, &raw, n, k).expect("pack")
+    api::weights(ty, &raw, n, k).expect("pack")
 }
 
 fn activations(rows: usize, k: usize) -> QAct {
@@ -69,7 +69,7 @@ fn bench(c: &mut Criterion) {
         let (q, k, v) = (f(nq * 64), f(n * 64), f(n * 64));
         let half = |x: &[f32]| -> Vec<u16> {
             let mut h = vec![0u16; x.len()];
-            precis::engine::cpu::half::to_f16(x, &mut h);
+            api::to_f16(x, &mut h);
             h
         };
         let (k, v) = (half(&k), half(&v));

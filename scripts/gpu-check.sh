@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The GPU checks, in one run on a CUDA machine (see README, GPU). Needs a CUDA build of
-# precis (scripts/build-cuda.sh), the model file with its real weights, the sample
-# article, and llama.cpp's greedy reference (../shared/fixtures/greedy_reference.json).
+# precis (scripts/build-cuda.sh), the model file with its real weights, an article (e.g.
+# examples/article.txt), and llama.cpp's greedy reference
+# (tests/fixtures/smollm2_greedy_reference.json).
 #
 #   scripts/gpu-check.sh PRECIS MODEL.gguf ARTICLE.txt REFERENCE.json OUTDIR
 #

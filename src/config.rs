@@ -2,8 +2,7 @@
 //! which device, how many threads, sampling, verbosity. Built once from the command
 //! line (in `cli`) and never re-checked downstream.
 
-use crate::engine::model::Backend;
-use crate::engine::{DeviceChoice, GenParams};
+use crate::engine::{Backend, DeviceChoice, GenParams, Switches};
 use crate::error::{Error, Result};
 use crate::registry::{self, ModelCard};
 use std::path::PathBuf;
@@ -51,6 +50,8 @@ pub struct RunConfig {
     pub device: DeviceChoice,
     pub threads: usize,
     pub backend: Backend,
+    /// Experiment switches (hidden flags), passed to the load as they are.
+    pub switches: Switches,
     pub offline: bool,
     pub seed: u64,
     pub temperature: f32,

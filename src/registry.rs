@@ -18,7 +18,6 @@ pub struct ModelCard {
     pub architecture: String,
     #[serde(default)]
     pub default: bool,
-    pub context_length: usize,
     /// Texts of the tokens that end generation.
     pub eog_tokens: Vec<String>,
     pub file: HubFile,
@@ -73,9 +72,6 @@ impl ModelCard {
         }
         if self.eog_tokens.is_empty() {
             return Err(bad("eog_tokens must name at least one token"));
-        }
-        if self.context_length == 0 {
-            return Err(bad("context_length must be positive"));
         }
         if let Some(p) = self.mirror.iter().find(|p| !is_hex(&p.wheel_sha256)) {
             return Err(bad(&format!("mirror {}: wheel_sha256 must be 64 hex digits", p.package)));

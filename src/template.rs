@@ -74,7 +74,7 @@ impl ChatTemplate {
         env.add_function("raise_exception", |msg: String| -> std::result::Result<String, minijinja::Error> {
             Err(minijinja::Error::new(ErrorKind::InvalidOperation, msg))
         });
-        env.add_function("strftime_now", |_fmt: String| "26 Nov 2026".to_string());
+        env.add_function("strftime_now", |fmt: String| strftime_today(&fmt, unix_days_now()));
         env.add_template_owned("chat", source.to_string()).map_err(|e| tpl_err("chat_template", e))?;
         Ok(ChatTemplate { env, bos: bos.into(), eos: eos.into() })
     }
@@ -127,6 +127,68 @@ impl ChatTemplate {
     }
 }
 
+/// Days since 1970-01-01 (UTC), today.
+fn unix_days_now() -> i64 {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    (secs / 86_400) as i64
+}
+
+/// `strftime_now(fmt)` of Hugging Face chat templates (e.g. Llama 3's `"%d %b %Y"`): the
+/// date fields of `fmt` (`%Y %y %m %d %e %b %B %h %F %%`) for the day `days` after
+/// 1970-01-01; time-of-day fields and unknown ones are left as written.
+fn strftime_today(fmt: &str, days: i64) -> String {
+    const MONTHS: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    let month = MONTHS[(m - 1) as usize];
+    let mut out = String::new();
+    let mut chars = fmt.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('Y') => out += &y.to_string(),
+            Some('y') => out += &format!("{:02}", y.rem_euclid(100)),
+            Some('m') => out += &format!("{m:02}"),
+            Some('d') => out += &format!("{d:02}"),
+            Some('e') => out += &format!("{d:>2}"),
+            Some('b') | Some('h') => out += &month[..3],
+            Some('B') => out += month,
+            Some('F') => out += &format!("{y}-{m:02}-{d:02}"),
+            Some('%') => out.push('%'),
+            Some(other) => {
+                out.push('%');
+                out.push(other);
+            }
+            None => out.push('%'),
+        }
+    }
+    out
+}
+
 /// precis's instruction prompts.
 pub struct Prompts {
     env: Environment<'static>,
@@ -173,6 +235,7 @@ fn tpl_err(name: &str, e: minijinja::Error) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     const SMOL: &str = "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}{{ '<|im_start|>system\\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\\n' }}{% endif %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
 
@@ -201,11 +264,56 @@ mod tests {
     #[test]
     fn builtin_prompts_render() {
         let p = Prompts::load().unwrap();
-        for (name, _) in BUILTIN_PROMPTS {
-            assert!(name.ends_with(".j2"));
-        }
         assert!(!BUILTIN_PROMPTS.is_empty());
         assert!(summary_schema().contains("precis.summary/v1"));
-        let _ = p;
+        // Each prompt with the variables the pipeline gives it (strict undefined behaviour: a
+        // prompt that asks for one more fails here), and what must come out of it.
+        let calls = [
+            (
+                "point.j2",
+                json!({ "sentence": "SENTENCE-SENTINEL", "max_words": 12 }),
+                &["SENTENCE-SENTINEL", "12 words"][..],
+            ),
+            ("title.j2", json!({ "text": "TEXT-SENTINEL" }), &["TEXT-SENTINEL"][..]),
+            ("title_retry.j2", json!({ "text": "TEXT-SENTINEL" }), &["TEXT-SENTINEL"][..]),
+            ("tldr.j2", json!({ "text": "TEXT-SENTINEL" }), &["TEXT-SENTINEL"][..]),
+            ("map.j2", json!({ "text": "TEXT-SENTINEL", "n_points": 3 }), &["TEXT-SENTINEL", "3"][..]),
+        ];
+        for (name, ctx, want) in &calls {
+            let out = p.render(name, ctx).unwrap_or_else(|e| panic!("{name}: {e}"));
+            for w in *want {
+                assert!(out.contains(w), "{name}: no {w:?} in {out}");
+            }
+        }
+        // Every built-in prompt, including any not listed above, renders to an instruction
+        // and the text it was given, with no template markup left.
+        let all = json!({
+            "text": "TEXT-SENTINEL",
+            "n_points": 3,
+            "sentence": "SENTENCE-SENTINEL",
+            "max_words": 12,
+            "opening": "OPENING-SENTINEL",
+            "points": ["POINT-SENTINEL"],
+        });
+        for (name, _) in BUILTIN_PROMPTS {
+            assert!(name.ends_with(".j2"), "{name}");
+            let out = p.render(name, &all).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(!out.contains("{{") && !out.contains("{%") && !out.contains("{#"), "{name}: markup left: {out}");
+            assert!(out.contains("SENTINEL"), "{name} renders none of its inputs: {out}");
+            assert!(out.lines().next().is_some_and(|l| l.len() > 10), "{name}: no instruction line: {out}");
+        }
+    }
+
+    #[test]
+    fn strftime_now_gives_the_date() {
+        // 2026-11-26 is day 20,783 after 1970-01-01; 2000-02-29 is day 11,016.
+        assert_eq!(strftime_today("%d %b %Y", 20_783), "26 Nov 2026");
+        assert_eq!(strftime_today("%F (%B %e, %y) 100%% %H", 11_016), "2000-02-29 (February 29, 00) 100% %H");
+        assert_eq!(strftime_today("%Y-%m-%d", 0), "1970-01-01");
+        let t = ChatTemplate::new("{{ strftime_now('%Y') }}", "", "").unwrap();
+        let year = t.render(&ChatPrompt::default()).unwrap();
+        let now = strftime_today("%Y", unix_days_now());
+        assert_eq!(year, vec![Part::Markup(now.clone())]);
+        assert!(now.parse::<i64>().unwrap() >= 2025, "{now}");
     }
 }

@@ -64,9 +64,9 @@ fn summarize_json_is_schema_valid_with_exact_evidence() {
 }
 
 #[test]
-fn sample_article_evidence_offsets_are_exact() {
-    let src = std::fs::read(common::sample_article()).unwrap();
-    let out = precis().args(["summarize", "-m", "fake"]).arg(common::sample_article()).output().unwrap();
+fn example_article_evidence_offsets_are_exact() {
+    let src = std::fs::read(common::example_article()).unwrap();
+    let out = precis().args(["summarize", "-m", "fake"]).arg(common::example_article()).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_valid(&v);
@@ -145,10 +145,8 @@ fn usage_errors_exit_2() {
 }
 
 #[test]
+#[cfg_attr(feature = "cuda", ignore = "a CUDA build has CUDA: this checks the CPU-only build's error")]
 fn cuda_on_a_cpu_build_is_a_clear_error() {
-    if cfg!(feature = "cuda") {
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
     let f = write(dir.path(), "a.txt", ARTICLE.as_bytes());
     let gguf = write(dir.path(), "m.gguf", b"GGUF");
@@ -268,6 +266,7 @@ fn bench_json_rows_carry_llama_bench_fields() {
         "samples_ts",
         "device",
         "build_commit",
+        "switches",
     ] {
         assert!(rows.iter().all(|r| !r[f].is_null()), "missing field {f}");
     }
@@ -316,4 +315,82 @@ fn models_list_shows_both_cards_and_their_cache_state() {
     let ids: Vec<&str> = rows.iter().map(|r| r["id"].as_str().unwrap()).collect();
     assert_eq!(ids, ["qwen2.5-coder-0.5b-instruct-q4_k_m", "smollm2-135m-instruct-q4_1"]);
     assert!(rows.iter().all(|r| r["cached"] == false), "empty cache: {rows:?}");
+}
+
+#[test]
+fn bench_takes_the_model_flags_and_one_engine_per_thread_count() {
+    let out = precis()
+        .args(["bench", "-m", "fake", "-p", "8", "-n", "0", "-r", "1", "-t", "1,2", "-o", "jsonl", "--no-vnni"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows: Vec<Value> =
+        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let threads: Vec<u64> = rows.iter().map(|r| r["n_threads"].as_u64().unwrap()).collect();
+    assert_eq!(threads, [1, 2], "each row carries its own engine's thread count");
+    assert!(rows.iter().all(|r| r["switches"] == "no_vnni"), "{rows:?}");
+    // The experiment switches are load options, also read from their variables.
+    let out = precis()
+        .env("PRECIS_DENSE_DTYPE", "bf16")
+        .env("PRECIS_DENSE_FUSED", "0")
+        .args(["bench", "-m", "fake", "-p", "8", "-n", "0", "-r", "1", "-t", "1", "-o", "jsonl"])
+        .output()
+        .unwrap();
+    let row: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(row["switches"], "dense_dtype=bf16 no_fused");
+    precis()
+        .env("PRECIS_DENSE_DTYPE", "f8")
+        .args(["bench", "-m", "fake", "-p", "8", "-n", "0", "-r", "1"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--dense-dtype f8"));
+    // A list of thread counts is for bench only.
+    precis()
+        .args(["summarize", "-m", "fake", "-t", "1,2"])
+        .arg(common::example_article())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--threads"));
+}
+
+#[test]
+fn verbose_shows_the_load_options() {
+    precis()
+        .args(["-v", "summarize", "-m", "fake", "-t", "3", "--no-vnni", "--plan"])
+        .arg(common::example_article())
+        .assert()
+        .success();
+    let out = precis().args(["-v", "generate", "-m", "fake", "-t", "3", "--no-vnni", "hello"]).output().unwrap();
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("3 thread(s)") && err.contains("switches: no_vnni"), "{err}");
+}
+
+#[test]
+fn completions_come_from_the_command_definitions() {
+    for (shell, marker) in [("bash", "_precis()"), ("zsh", "#compdef precis"), ("fish", "complete -c precis")] {
+        let out = precis().args(["completions", shell]).output().unwrap();
+        assert!(out.status.success(), "{shell}: {}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.contains(marker), "{shell}: no {marker:?}");
+        for word in ["summarize", "batch", "bench", "chunk-tokens", "completions"] {
+            assert!(text.contains(word), "{shell} completions miss {word}");
+        }
+    }
+    precis().args(["completions", "tcsh"]).assert().code(2);
+}
+
+#[test]
+fn man_pages_come_from_the_command_definitions() {
+    let out = precis().arg("man").output().unwrap();
+    assert!(out.status.success());
+    let page = String::from_utf8(out.stdout).unwrap();
+    assert!(page.starts_with(".ie") || page.contains(".TH precis"), "{}", &page[..page.len().min(200)]);
+    assert!(page.contains(".TH precis 1") && page.contains("summarize") && page.contains("Exit codes"), "{page}");
+    let out = precis().args(["man", "summarize"]).output().unwrap();
+    assert!(out.status.success());
+    let page = String::from_utf8(out.stdout).unwrap();
+    assert!(page.contains(".TH precis\\-summarize 1") || page.contains(".TH precis-summarize 1"), "{page}");
+    assert!(page.contains("chunk\\-tokens") || page.contains("chunk-tokens"), "{page}");
+    precis().args(["man", "nope"]).assert().code(2).stderr(predicate::str::contains("man nope: no such command"));
 }

@@ -31,8 +31,7 @@ fn greedy_reproduces_llama_cpp_first_16_ids() {
 
 fn greedy_parity(backend: Backend) {
     let fx: Value =
-        serde_json::from_slice(&std::fs::read(common::shared().join("fixtures/greedy_reference.json")).unwrap())
-            .unwrap();
+        serde_json::from_slice(&std::fs::read(common::fixture("smollm2_greedy_reference.json")).unwrap()).unwrap();
     let run = &fx["runs"]["bullets_hfsys"];
     let mut engine = load_with(common::DEFAULT_MODEL, backend);
     assert_eq!(engine.info().backend, format!("{backend:?}").to_lowercase());

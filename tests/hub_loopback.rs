@@ -38,7 +38,6 @@ fn card(bytes: &[u8], mirror: Vec<MirrorPart>) -> ModelCard {
         name: "Tiny test model".into(),
         architecture: "llama".into(),
         default: false,
-        context_length: 128,
         eog_tokens: vec!["</s>".into()],
         file: HubFile {
             repo: REPO.into(),

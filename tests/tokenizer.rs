@@ -35,15 +35,12 @@ fn check(model_id: &str, fixture: std::path::PathBuf) {
 
 #[test]
 fn smollm2_matches_llama_cpp() {
-    check(common::DEFAULT_MODEL, common::shared().join("fixtures/tokenizer_ids.json"));
+    check(common::DEFAULT_MODEL, common::fixture("smollm2_tokenizer_ids.json"));
 }
 
 #[test]
 fn qwen2_matches_llama_cpp() {
-    check(
-        common::QWEN_MODEL,
-        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/qwen2_tokenizer_ids.json"),
-    );
+    check(common::QWEN_MODEL, common::fixture("qwen2_tokenizer_ids.json"));
 }
 
 #[test]

@@ -33,6 +33,7 @@ const CSV_FIELDS: &[&str] = &[
     "model_n_params",
     "device",
     "backend",
+    "switches",
     "n_threads",
     "n_prompt",
     "n_gen",
@@ -49,7 +50,7 @@ const CSV_FIELDS: &[&str] = &[
 
 pub fn header(format: BenchFormat) -> String {
     match format {
-        BenchFormat::Md => "| model | size | params | device | backend | threads | test | t/s |\n| --- | ---: | ---: | --- | --- | ---: | ---: | ---: |\n".into(),
+        BenchFormat::Md => "| model | size | params | device | backend | switches | threads | test | t/s |\n| --- | ---: | ---: | --- | --- | --- | ---: | ---: | ---: |\n".into(),
         BenchFormat::Csv => CSV_FIELDS.join(",") + "\n",
         BenchFormat::Json => "[\n".into(),
         BenchFormat::Jsonl => String::new(),
@@ -59,12 +60,13 @@ pub fn header(format: BenchFormat) -> String {
 pub fn row(r: &Row, format: BenchFormat, first: bool) -> String {
     match format {
         BenchFormat::Md => format!(
-            "| {} | {:.2} MiB | {:.2} M | {} | {} | {} | {} | {:.2} ± {:.2} |\n",
+            "| {} | {:.2} MiB | {:.2} M | {} | {} | {} | {} | {} | {:.2} ± {:.2} |\n",
             r.model_type,
             r.model_size as f64 / 1048576.0,
             r.model_n_params as f64 / 1e6,
             r.device,
             r.backend,
+            r.switches,
             r.n_threads,
             r.test,
             r.avg_ts,

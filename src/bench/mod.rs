@@ -50,6 +50,8 @@ pub struct Row {
     pub device: String,
     pub backend: String,
     pub n_threads: usize,
+    /// The load's experiment switches (`default`, or those off the default).
+    pub switches: String,
     pub n_prompt: usize,
     pub n_gen: usize,
     /// Sequences decoded together (tg tests at `-b` > 1).
@@ -117,7 +119,7 @@ fn run_once(engine: &mut dyn Engine, model: &ModelRef, test: &Test) -> Result<(u
 }
 
 /// Runs `test` once to warm up, then `reps` times.
-pub fn measure(engine: &mut dyn Engine, model: &ModelRef, test: &Test, reps: usize, threads: usize) -> Result<Row> {
+pub fn measure(engine: &mut dyn Engine, model: &ModelRef, test: &Test, reps: usize) -> Result<Row> {
     if reps == 0 {
         return Err(Error::Usage("-r: at least one repetition".into()));
     }
@@ -146,7 +148,8 @@ pub fn measure(engine: &mut dyn Engine, model: &ModelRef, test: &Test, reps: usi
         model_n_params: info.n_params,
         device: info.device.clone(),
         backend: info.backend.clone(),
-        n_threads: threads,
+        n_threads: info.threads,
+        switches: info.switches.clone(),
         n_prompt,
         n_gen,
         n_seqs: if let Test::Gen { seqs, .. } = test { *seqs } else { 1 },

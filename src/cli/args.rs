@@ -1,10 +1,13 @@
 //! clap definitions for every command, and their conversion into validated config.
 
 use crate::config::{ModelSpec, RunConfig};
-use crate::engine::device;
-use crate::error::Result;
+use crate::engine::{device, Switches};
+use crate::error::{Error, Result};
+use clap::builder::FalseyValueParser;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
+
+const SHORT_ABOUT: &str = "Offline article summaries with a small local language model";
 
 const ABOUT: &str = "precis — offline article summaries with a small local language model.
 
@@ -18,11 +21,13 @@ const AFTER: &str = "Examples:
   precis batch docs/ --out summaries/          every .txt/.md/.html under docs/, resumable
   precis bench -p 512 -n 128 -r 5 -o md        llama-bench style speed figures
   precis models list                           model cards and what is cached
+  precis completions bash > precis.bash        shell completions (bash, zsh, fish, ...)
+  precis man > precis.1                        the man page
 
 Exit codes: 0 ok; 1 failure (or a batch with failures); 2 usage error; 130 interrupted.";
 
 #[derive(Parser, Debug)]
-#[command(name = "precis", version, about = ABOUT, after_help = AFTER, propagate_version = true)]
+#[command(name = "precis", version, about = SHORT_ABOUT, long_about = ABOUT, after_help = AFTER, propagate_version = true)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -56,6 +61,10 @@ pub enum Command {
     Models(ModelsArgs),
     /// Print a model's reply to one prompt (for checking a model).
     Generate(GenerateArgs),
+    /// Shell completions for precis, on stdout.
+    Completions(CompletionsArgs),
+    /// The man page (roff), on stdout.
+    Man(ManArgs),
 }
 
 /// Options of every command that runs a model.
@@ -67,9 +76,9 @@ pub struct ModelArgs {
     /// auto (CUDA when built in and present, else CPU), cpu, cuda, cuda:N.
     #[arg(long, default_value = "auto", value_name = "DEVICE")]
     pub device: String,
-    /// CPU threads [default: physical cores].
-    #[arg(short = 't', long, value_name = "N")]
-    pub threads: Option<usize>,
+    /// CPU threads [default: physical cores]; `precis bench` takes a comma-separated list.
+    #[arg(short = 't', long, value_name = "N", value_delimiter = ',')]
+    pub threads: Vec<usize>,
     /// No network at all (HF_HUB_OFFLINE=1 means the same).
     #[arg(long)]
     pub offline: bool,
@@ -82,15 +91,48 @@ pub struct ModelArgs {
     /// Inference implementation: auto, native (own CPU kernels), dense (batched, the CUDA default), candle.
     #[arg(long, default_value = "auto", hide = true)]
     pub backend: String,
+    /// Experiment: the dense backend's float type, f32, f16 or bf16 [default: f32 on the CPU, f16 on CUDA].
+    #[arg(long, hide = true, env = "PRECIS_DENSE_DTYPE", value_name = "TYPE")]
+    pub dense_dtype: Option<String>,
+    /// Experiment: the dense backend's fused CUDA kernels (0 turns them off).
+    #[arg(long, hide = true, env = "PRECIS_DENSE_FUSED", default_value = "1", action = clap::ArgAction::Set,
+          value_parser = FalseyValueParser::new(), value_name = "0|1")]
+    pub dense_fused: bool,
+    /// Experiment: the AVX2 tiles even where the CPU has AVX-512 VNNI.
+    #[arg(long, hide = true, env = "PRECIS_NO_VNNI", value_parser = FalseyValueParser::new())]
+    pub no_vnni: bool,
 }
 
 impl ModelArgs {
+    /// The settings of one run (one `--threads` value at most).
     pub fn to_config(&self, verbosity: i8) -> Result<RunConfig> {
+        match self.threads.as_slice() {
+            [] => self.config_with(device::default_threads(), verbosity),
+            [t] => self.config_with(*t, verbosity),
+            _ => Err(Error::Usage("--threads: one number (a list is for precis bench)".into())),
+        }
+    }
+
+    /// One run's settings for each `--threads` value (`precis bench -t 1,2`).
+    pub fn to_configs(&self, verbosity: i8) -> Result<Vec<RunConfig>> {
+        if self.threads.is_empty() {
+            return Ok(vec![self.to_config(verbosity)?]);
+        }
+        self.threads.iter().map(|&t| self.config_with(t, verbosity)).collect()
+    }
+
+    fn config_with(&self, threads: usize, verbosity: i8) -> Result<RunConfig> {
+        let switches = Switches {
+            dense_dtype: self.dense_dtype.as_deref().filter(|s| !s.is_empty()).map(str::parse).transpose()?,
+            no_fused: !self.dense_fused,
+            no_vnni: self.no_vnni,
+        };
         let cfg = RunConfig {
             model: ModelSpec::parse(self.model.as_deref())?,
             device: self.device.parse()?,
-            threads: self.threads.unwrap_or_else(device::default_threads),
+            threads,
             backend: self.backend.parse()?,
+            switches,
             offline: self.offline || RunConfig::offline_from_env(),
             seed: self.seed,
             temperature: self.temperature,
@@ -166,9 +208,6 @@ pub struct BenchArgs {
     /// Sequences decoded together in tg tests, comma-separated (tgNxB for B > 1).
     #[arg(short = 'b', long = "batch", value_delimiter = ',', default_value = "1")]
     pub batch: Vec<usize>,
-    /// Thread counts to test, comma-separated [default: physical cores].
-    #[arg(short = 't', long = "threads", value_delimiter = ',')]
-    pub threads: Vec<usize>,
     /// Repetitions of each test (after one warm-up).
     #[arg(short = 'r', long = "repetitions", default_value_t = 5)]
     pub repetitions: usize,
@@ -178,15 +217,8 @@ pub struct BenchArgs {
     /// Also time a whole summary of FILE (the sum@FILE test); repeatable.
     #[arg(long = "sum", value_name = "FILE")]
     pub sum: Vec<PathBuf>,
-    /// A card id or .gguf path.
-    #[arg(short = 'm', long, value_name = "ID|PATH")]
-    pub model: Option<String>,
-    #[arg(long, default_value = "auto")]
-    pub device: String,
-    #[arg(long)]
-    pub offline: bool,
-    #[arg(long, default_value = "auto", hide = true)]
-    pub backend: String,
+    #[command(flatten)]
+    pub model: ModelArgs,
 }
 
 #[derive(Args, Debug)]
@@ -236,4 +268,18 @@ pub struct GenerateArgs {
     pub raw: bool,
     #[command(flatten)]
     pub model: ModelArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct CompletionsArgs {
+    /// The shell: bash, zsh, fish, elvish or powershell.
+    #[arg(value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Args, Debug)]
+pub struct ManArgs {
+    /// A command's own page (e.g. summarize) instead of precis(1).
+    #[arg(value_name = "COMMAND")]
+    pub command: Option<String>,
 }

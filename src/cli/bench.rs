@@ -2,15 +2,14 @@
 
 use super::args::BenchArgs;
 use crate::bench::{self, export, Test};
-use crate::config::{ModelSpec, RunConfig};
-use crate::engine::device;
 use crate::error::{Error, Result};
 use crate::session;
 use std::io::Write;
 
 pub fn run(args: BenchArgs, verbosity: i8) -> Result<()> {
     let format: export::BenchFormat = args.output.parse()?;
-    let threads = if args.threads.is_empty() { vec![device::default_threads()] } else { args.threads.clone() };
+    // One engine per thread count, each loaded with the model flags every command takes.
+    let configs = args.model.to_configs(verbosity)?;
     let mut tests: Vec<Test> = Vec::new();
     tests.extend(args.n_prompt.iter().filter(|&&n| n > 0).map(|&n| Test::Prompt(n)));
     for &seqs in &args.batch {
@@ -35,24 +34,13 @@ pub fn run(args: BenchArgs, verbosity: i8) -> Result<()> {
     w(&mut out, export::header(format))?;
     let mut first = true;
     let mut rows = Vec::new();
-    for &t in &threads {
-        let cfg = RunConfig {
-            model: ModelSpec::parse(args.model.as_deref())?,
-            device: args.device.parse()?,
-            threads: t,
-            backend: args.backend.parse()?,
-            offline: args.offline || RunConfig::offline_from_env(),
-            seed: crate::engine::DEFAULT_SEED,
-            temperature: 0.0,
-            verbosity,
-        };
-        cfg.validate()?;
-        let (mut engine, model_ref) = session::open(&cfg)?;
+    for cfg in &configs {
+        let (mut engine, model_ref) = session::open(cfg)?;
         for test in &tests {
             if verbosity > 0 {
-                eprintln!("precis: bench {} with {t} threads", test.name());
+                eprintln!("precis: bench {} with {} threads", test.name(), engine.info().threads);
             }
-            let row = bench::measure(engine.as_mut(), &model_ref, test, args.repetitions, t)?;
+            let row = bench::measure(engine.as_mut(), &model_ref, test, args.repetitions)?;
             w(&mut out, export::row(&row, format, first))?;
             first = false;
             rows.push(row);

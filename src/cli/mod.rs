@@ -8,6 +8,7 @@ mod batch;
 mod bench;
 mod generate;
 mod models;
+mod shell;
 mod summarize;
 
 use crate::error::Error;
@@ -33,6 +34,8 @@ pub fn main() -> i32 {
         Command::Bench(a) => bench::run(a, v),
         Command::Models(a) => models::run(a, v),
         Command::Generate(a) => generate::run(a, v),
+        Command::Completions(a) => shell::completions(a),
+        Command::Man(a) => shell::man(a),
     };
     tracing::debug!("finished {:.3} s after main started", start.elapsed().as_secs_f64());
     match result {

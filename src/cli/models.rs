@@ -60,15 +60,16 @@ fn info(id: Option<&str>, as_json: bool) -> Result<()> {
             let g = GgufInfo::read(p)?;
             let (bytes, params) = g.size_and_params();
             let arch = g.architecture().unwrap_or("?").to_string();
+            let cfg = crate::engine::arch::Config::from_gguf(&g).ok();
             Some(json!({
                 "architecture": arch,
                 "name": g.get("general.name").and_then(|v| v.as_str()),
                 "parameters": params,
                 "tensor_bytes": bytes,
                 "main_type": g.main_type(),
-                "context_length": g.u64(&format!("{arch}.context_length")).ok(),
-                "layers": g.u64(&format!("{arch}.block_count")).ok(),
-                "embedding": g.u64(&format!("{arch}.embedding_length")).ok(),
+                "context_length": cfg.as_ref().map(|c| c.ctx),
+                "layers": cfg.as_ref().map(|c| c.n_layer),
+                "embedding": cfg.as_ref().map(|c| c.n_embd),
                 "vocab": g.get("tokenizer.ggml.tokens").and_then(|v| v.as_array()).map(|a| a.len()),
                 "tensors": g.tensors.len(),
             }))

@@ -1,15 +1,14 @@
 //! `precis summarize FILE...`: read, plan (or summarise), render, write.
 
 use super::args::{SummarizeArgs, SummaryArgs};
-use crate::config::ModelSpec;
-use crate::engine::{gguf::GgufInfo, tokenizer::GgufTokenizer};
+use crate::config::RunConfig;
 use crate::error::{Error, Result};
 use crate::input::Document;
 use crate::pipeline::{self, SummarizeOptions};
 use crate::render::{self, Format};
 use crate::{atomic, progress, session};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 impl SummaryArgs {
     pub fn options(&self, seed: u64, temperature: f32) -> Result<(SummarizeOptions, Format)> {
@@ -38,7 +37,7 @@ pub fn run(args: SummarizeArgs, verbosity: i8) -> Result<()> {
         return Err(Error::Usage("-o: with several inputs, -o must name a folder".into()));
     }
     if args.plan {
-        return plan(&args, &cfg.model, &opts, cfg.offline);
+        return plan(&args, &cfg, &opts);
     }
     // Read every input first: a bad file is reported, the others still run. A single
     // input's error is the run's error (one line, exit 1).
@@ -104,30 +103,13 @@ fn emit(text: &str, input: &Path, output: Option<&Path>, n_inputs: usize, format
     }
 }
 
-/// `--plan`: chunks and an estimate, from the tokenizer alone (no weights loaded).
-fn plan(args: &SummarizeArgs, spec: &ModelSpec, opts: &SummarizeOptions, offline: bool) -> Result<()> {
-    type Counter = Box<dyn Fn(&str) -> usize>;
+/// `--plan`: chunks and an estimate, from the tokenizer alone: the model is resolved and
+/// checked as a run does it (`session::preview`), its weights never loaded.
+fn plan(args: &SummarizeArgs, cfg: &RunConfig, opts: &SummarizeOptions) -> Result<()> {
+    let preview = session::preview(cfg)?;
+    let context = preview.context_length;
     // The speed of the last `precis bench` of this file is recorded under its sha256.
-    let located: Option<(PathBuf, String)> = match spec {
-        ModelSpec::Fake => None,
-        ModelSpec::Card(card) => Some((
-            crate::hub::resolve(card, &crate::hub::FetchOptions::from_env(offline))?.path,
-            card.file.sha256.clone(),
-        )),
-        ModelSpec::Path(p) => Some((p.clone(), crate::hub::sha256_file(p)?)),
-    };
-    let (counter, context, model_key): (Counter, usize, String) = match located {
-        None => (Box::new(|s: &str| s.chars().count()), 4096, crate::session::FAKE_SHA256.into()),
-        Some((path, sha)) => {
-            let gguf = GgufInfo::read(&path)?;
-            gguf.check_supported()?;
-            let arch = gguf.architecture()?.to_string();
-            let ctx = (gguf.u64(&format!("{arch}.context_length"))? as usize).min(4096);
-            let tok = GgufTokenizer::from_gguf(&gguf, &[])?;
-            (Box::new(move |s: &str| tok.encode_plain(s).map(|v| v.len()).unwrap_or(0)), ctx, sha)
-        }
-    };
-    let measured = crate::bench::measured_speed(&model_key);
+    let measured = crate::bench::measured_speed(&preview.model_ref.file_sha256);
     let (pp, tg) = measured.map_or(crate::bench::GUESSED_SPEED, |m| (m.pp, m.tg));
     let source = if measured.is_some() {
         "from the last precis bench of this model"
@@ -136,7 +118,7 @@ fn plan(args: &SummarizeArgs, spec: &ModelSpec, opts: &SummarizeOptions, offline
     };
     for f in &args.files {
         let doc = Document::read(f)?;
-        let p = pipeline::plan(&doc, context, opts, &mut |s| counter(s));
+        let p = pipeline::plan(&doc, context, opts, &mut |s| preview.count_tokens(s));
         println!(
             "{}: {} bytes, {} tokens, {} sentences",
             doc.path.display(),

@@ -1,5 +1,6 @@
 //! The hyper-parameters of a llama or qwen2 GGUF file, read once from its metadata and
-//! checked, for every backend that builds its own transformer (`cpu/` and `dense.rs`).
+//! checked, for every backend that builds its own transformer (`cpu/` and `dense/`), and the
+//! one place a file's context length is read.
 //! Reads metadata only; never tensor data.
 
 use super::gguf::{GgufInfo, Value};

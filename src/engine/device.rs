@@ -1,5 +1,5 @@
 //! Device choice (`--device auto|cpu|cuda|cuda:N`), its resolution to a candle device,
-//! CPU feature checks, and the CPU thread count. Knows nothing of models.
+//! the start-up CPU check, and the default CPU thread count. Knows nothing of models.
 
 use crate::error::{Error, Result};
 use std::str::FromStr;
@@ -81,21 +81,16 @@ fn single_stream(d: candle_core::Device) -> candle_core::Device {
     d
 }
 
-/// Physical cores (the default for `--threads`).
+/// Physical cores: the default for `--threads`, computed here only.
 pub fn default_threads() -> usize {
     num_cpus::get_physical().max(1)
-}
-
-/// Sets candle's CPU thread count once per process (later calls keep the first).
-pub fn init_threads(n: usize) {
-    let _ = rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build_global();
 }
 
 /// A warning when this x86-64 CPU lacks the AVX2/FMA the build assumes.
 pub fn cpu_warning() -> Option<String> {
     #[cfg(target_arch = "x86_64")]
     {
-        if !(std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")) {
+        if !super::cpu::features::has_avx2() {
             return Some("this CPU lacks AVX2/FMA: precis is built for x86-64-v3 and may crash or run slowly; rebuild without .cargo/config.toml's target-cpu".into());
         }
     }
@@ -120,10 +115,9 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(feature = "cuda", ignore = "a CUDA build has CUDA: this checks the CPU-only build's error")]
     fn cuda_without_cuda_build_is_a_clear_error() {
-        if !CUDA_BUILT {
-            let err = resolve(DeviceChoice::Cuda(0)).unwrap_err().to_string();
-            assert!(err.contains("built without CUDA"), "{err}");
-        }
+        let err = resolve(DeviceChoice::Cuda(0)).unwrap_err().to_string();
+        assert!(err.contains("built without CUDA"), "{err}");
     }
 }

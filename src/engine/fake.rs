@@ -13,6 +13,17 @@ pub struct FakeEngine {
     info: ModelInfo,
 }
 
+impl FakeEngine {
+    /// A fake engine that reports the load options' thread count and switches as its own
+    /// (it runs on the caller's thread and has nothing to switch).
+    pub(crate) fn with_options(opts: &super::LoadOptions) -> Self {
+        let mut e = FakeEngine::default();
+        e.info.threads = opts.threads;
+        e.info.switches = opts.switches.to_string();
+        e
+    }
+}
+
 impl Default for FakeEngine {
     fn default() -> Self {
         FakeEngine {
@@ -26,6 +37,8 @@ impl Default for FakeEngine {
                 vocab_size: 0x11_0000,
                 device: "cpu".into(),
                 backend: "fake".into(),
+                threads: 1,
+                switches: "default".into(),
                 load_time: Duration::ZERO,
             },
         }

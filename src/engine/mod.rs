@@ -1,18 +1,22 @@
 //! The inference engine: the only place candle and tokenizers appear.
 //!
 //! [`Engine`] is what the rest of precis sees: tokenise, render a chat, generate.
-//! [`load`] opens a GGUF file, checks it, and picks the backend. The fake engine
+//! [`model::GgufEngine::load`] opens a GGUF file, checks it, and picks the backend, as
+//! [`LoadOptions`] asks. The backends (`cpu/`, `dense/`, candle's) are crate-private; the
+//! benches reach the CPU kernels through [`kernel_api`]. The fake engine
 //! ([`fake::FakeEngine`]) is a deterministic stand-in for fast CLI tests.
 
-pub mod arch;
+pub(crate) mod arch;
 pub mod chat;
-pub mod cpu;
-pub mod dense;
-pub mod device;
-pub mod fake;
-pub mod generate;
+pub(crate) mod cpu;
+pub(crate) mod dense;
+pub(crate) mod device;
+pub(crate) mod fake;
+pub(crate) mod generate;
 pub mod gguf;
+pub mod kernel_api;
 pub mod model;
+pub mod options;
 pub mod tokenizer;
 
 use crate::error::Result;
@@ -21,6 +25,7 @@ use std::time::Duration;
 pub use chat::{ChatPrompt, Message, Role};
 pub use device::DeviceChoice;
 pub use generate::{GenParams, Generation, Job, StopReason, DEFAULT_SEED};
+pub use options::{Backend, LoadOptions, Switches};
 
 /// Facts about a loaded model, for stats, bench rows and `models info`.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -39,6 +44,11 @@ pub struct ModelInfo {
     pub device: String,
     /// `native` (precis's own CPU path), `dense` (precis's batched candle graph), `candle`, or `fake`.
     pub backend: String,
+    /// CPU threads of this engine's pool.
+    pub threads: usize,
+    /// The experiment switches the load ran with ([`Switches`]'s display: `default`, or
+    /// those off the default).
+    pub switches: String,
     pub load_time: Duration,
 }
 

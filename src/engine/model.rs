@@ -2,12 +2,14 @@
 //! CPU path), with its tokenizer and chat template, behind the [`Engine`] trait.
 //! The load → tokenise → prefill → decode path lives here and in `generate.rs`.
 
+use super::arch::Config;
 use super::chat::encode_parts;
-use super::cpu::CpuModel;
+use super::cpu::{CpuModel, Tiles};
 use super::dense::DenseModel;
-use super::device::{self, DeviceChoice};
+use super::device;
 use super::generate::{self, Forward, GenParams, Generation, Job};
 use super::gguf::{GgufInfo, Value};
+use super::options::{DenseDType, Switches};
 use super::tokenizer::GgufTokenizer;
 use super::{Engine, ModelInfo};
 use crate::error::{Error, Result};
@@ -17,55 +19,13 @@ use candle_transformers::models::{quantized_llama, quantized_qwen2};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-/// Which implementation runs the transformer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Backend {
-    /// On the CPU, precis's own kernels where they support the file, else candle's
-    /// quantised model; on CUDA, the dense batched model.
-    #[default]
-    Auto,
-    /// candle-transformers' quantised llama / qwen2 (one sequence at a time).
-    Candle,
-    /// precis's own CPU kernels.
-    Native,
-    /// precis's batched transformer on candle ops, weights dequantised at load.
-    Dense,
-}
+pub use super::options::{Backend, LoadOptions};
 
-impl std::str::FromStr for Backend {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "auto" => Ok(Backend::Auto),
-            "candle" => Ok(Backend::Candle),
-            "native" => Ok(Backend::Native),
-            "dense" => Ok(Backend::Dense),
-            _ => Err(Error::Usage(format!("--backend {s}: expected auto, native, dense or candle"))),
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct LoadOptions {
-    pub device: DeviceChoice,
-    pub threads: usize,
-    pub backend: Backend,
-    /// End-of-generation token texts (from the card); the file's EOS is always added.
-    pub eog_tokens: Vec<String>,
-    /// The architecture the card promises, checked against the file.
-    pub expect_arch: Option<String>,
-}
-
-impl Default for LoadOptions {
-    fn default() -> Self {
-        LoadOptions {
-            device: DeviceChoice::Auto,
-            threads: device::default_threads(),
-            backend: Backend::Auto,
-            eog_tokens: vec!["<|im_end|>".into(), "<|endoftext|>".into()],
-            expect_arch: None,
-        }
-    }
+/// What a run knows of a model file before its weights load.
+pub struct Preview {
+    pub tokenizer: GgufTokenizer,
+    /// Positions a run of the backend asked for can hold (the file's context length).
+    pub context_length: usize,
 }
 
 /// A GGUF model loaded for inference.
@@ -87,10 +47,10 @@ impl GgufEngine {
             let device = device.join().unwrap_or_else(|_| Err(Error::Engine("device thread panicked".into())));
             (meta, device)
         });
-        let ((gguf, arch, tokenizer, template), t_tok) = meta?;
+        let ((gguf, cfg, tokenizer, template), t_tok) = meta?;
         let ((dev, dev_name), t_dev) = device?;
         let t_weights = t0.elapsed();
-        let (model, backend) = load_backend(&gguf, &arch, &dev, opts)?;
+        let (model, backend) = load_backend(&gguf, &cfg, &dev, opts)?;
         tracing::debug!(
             "load: metadata and tokenizer {:.3} s, device {:.3} s (side by side), weights ({backend}) {:.3} s",
             t_tok.as_secs_f64(),
@@ -98,35 +58,47 @@ impl GgufEngine {
             (t0.elapsed() - t_weights).as_secs_f64()
         );
         let (size_bytes, n_params) = gguf.size_and_params();
-        let ctx = gguf.u64(&format!("{arch}.context_length"))? as usize;
         let info = ModelInfo {
             filename: path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
-            model_type: format!("{arch} {} {}", human_params(n_params), gguf.main_type()),
-            architecture: arch,
+            model_type: format!("{} {} {}", cfg.arch, human_params(n_params), gguf.main_type()),
+            architecture: cfg.arch.clone(),
             size_bytes,
             n_params,
-            context_length: ctx.min(model.max_positions()),
+            context_length: cfg.ctx.min(model.max_positions()),
             vocab_size: tokenizer.vocab_size(),
             device: dev_name,
             backend: backend.into(),
+            threads: opts.threads,
+            switches: opts.switches.to_string(),
             load_time: t0.elapsed(),
         };
         Ok(GgufEngine { info, tokenizer, template, model })
     }
 
-    /// The header, architecture, tokenizer and chat template of the file at `path`.
-    fn read_meta(path: &Path, opts: &LoadOptions) -> Result<(GgufInfo, String, GgufTokenizer, ChatTemplate)> {
+    /// The tokenizer and context length of the file at `path`, read and checked as
+    /// [`GgufEngine::load`] reads them, without the weights (`summarize --plan`).
+    pub fn preview(path: &Path, opts: &LoadOptions) -> Result<Preview> {
+        let (_, cfg, tokenizer, _) = Self::read_meta(path, opts)?;
+        let context_length = match opts.backend {
+            Backend::Candle => candle_positions(&cfg),
+            _ => cfg.ctx,
+        };
+        Ok(Preview { tokenizer, context_length })
+    }
+
+    /// The header, hyper-parameters, tokenizer and chat template of the file at `path`.
+    fn read_meta(path: &Path, opts: &LoadOptions) -> Result<(GgufInfo, Config, GgufTokenizer, ChatTemplate)> {
         let gguf = GgufInfo::read(path)?;
         gguf.check_supported()?;
-        let arch = gguf.architecture()?.to_string();
+        let cfg = Config::from_gguf(&gguf)?;
         if let Some(want) = &opts.expect_arch {
-            if *want != arch {
-                return Err(Error::model(path, format!("the model card says {want}, the file is {arch}")));
+            if *want != cfg.arch {
+                return Err(Error::model(path, format!("the model card says {want}, the file is {}", cfg.arch)));
             }
         }
         let tokenizer = GgufTokenizer::from_gguf(&gguf, &opts.eog_tokens)?;
         let template = chat_template(&gguf, &tokenizer)?;
-        Ok((gguf, arch, tokenizer, template))
+        Ok((gguf, cfg, tokenizer, template))
     }
 
     pub fn tokenizer(&self) -> &GgufTokenizer {
@@ -181,55 +153,98 @@ fn human_params(n: u64) -> String {
 
 /// Picks and loads the backend: precis's own CPU path on the CPU, the dense batched
 /// model on CUDA, candle's quantised models where asked for or where the CPU path does
-/// not support the file.
+/// not support the file. The candle-based backends get their own rayon pool of
+/// `opts.threads` threads (never the process-wide one, so two engines keep two counts).
 fn load_backend(
     gguf: &GgufInfo,
-    arch: &str,
+    cfg: &Config,
     dev: &Device,
     opts: &LoadOptions,
 ) -> Result<(Box<dyn Forward>, &'static str)> {
     let on_cpu = matches!(dev, Device::Cpu);
+    let native = || CpuModel::from_gguf(gguf, opts.threads, Tiles::detect(!opts.switches.no_vnni));
     match (opts.backend, on_cpu) {
         (Backend::Native, false) => {
             Err(Error::Usage("--backend native runs on the CPU only; use --device cpu or --backend candle".into()))
         }
-        (Backend::Native, true) => Ok((Box::new(NativeForward(CpuModel::from_gguf(gguf, opts.threads)?)), "native")),
+        (Backend::Native, true) => Ok((Box::new(NativeForward(native()?)), "native")),
         (Backend::Dense, _) | (Backend::Auto, false) => {
-            device::init_threads(opts.threads);
-            let dtype = dense_dtype(dev)?;
-            let model = std::thread::scope(|s| {
-                // The kernels' first use in this process, beside the weights' load.
-                let warm = dev.is_cuda().then(|| {
-                    s.spawn(|| {
-                        let t = std::time::Instant::now();
-                        let cfg = super::arch::Config::from_gguf(gguf)?;
-                        DenseModel::warm_up(&cfg, dev, dtype).map_err(|e| Error::Engine(e.to_string()))?;
-                        Ok::<_, Error>(t.elapsed())
-                    })
-                });
-                let model = DenseModel::load(gguf, dev, dtype);
-                match warm.map(|h| h.join()) {
-                    Some(Ok(Ok(t))) => tracing::debug!("kernels warmed beside the load in {:.3} s", t.as_secs_f64()),
-                    Some(Ok(Err(e))) => tracing::debug!("kernel warm-up failed (harmless): {e}"),
-                    Some(Err(_)) => tracing::debug!("kernel warm-up panicked (harmless)"),
-                    None => {}
-                }
-                model
+            let pool = thread_pool(opts.threads)?;
+            let dtype = dense_dtype(dev, &opts.switches);
+            let fused = !opts.switches.no_fused;
+            let model = pool.install(|| {
+                std::thread::scope(|s| {
+                    // The kernels' first use in this process, beside the weights' load.
+                    let warm = dev.is_cuda().then(|| {
+                        s.spawn(|| {
+                            let t = std::time::Instant::now();
+                            DenseModel::warm_up(cfg, dev, dtype).map_err(|e| Error::Engine(e.to_string()))?;
+                            Ok::<_, Error>(t.elapsed())
+                        })
+                    });
+                    let model = DenseModel::load(gguf, dev, dtype, fused);
+                    match warm.map(|h| h.join()) {
+                        Some(Ok(Ok(t))) => {
+                            tracing::debug!("kernels warmed beside the load in {:.3} s", t.as_secs_f64())
+                        }
+                        Some(Ok(Err(e))) => tracing::debug!("kernel warm-up failed (harmless): {e}"),
+                        Some(Err(_)) => tracing::debug!("kernel warm-up panicked (harmless)"),
+                        None => {}
+                    }
+                    model
+                })
             })?;
-            Ok((Box::new(DenseForward(model)), "dense"))
+            Ok((Box::new(OnPool { pool, inner: DenseForward(model) }), "dense"))
         }
-        (Backend::Auto, true) => match CpuModel::from_gguf(gguf, opts.threads) {
+        (Backend::Auto, true) => match native() {
             Ok(m) => Ok((Box::new(NativeForward(m)), "native")),
             Err(e) => {
                 tracing::warn!("precis's CPU path cannot run this file ({e}); using candle");
-                device::init_threads(opts.threads);
-                Ok((load_candle(gguf, arch, dev)?, "candle"))
+                load_candle(gguf, cfg, dev, opts.threads)
             }
         },
-        _ => {
-            device::init_threads(opts.threads);
-            Ok((load_candle(gguf, arch, dev)?, "candle"))
-        }
+        (Backend::Candle, _) => load_candle(gguf, cfg, dev, opts.threads),
+    }
+}
+
+/// A rayon pool of `n` threads for one engine's candle operations.
+fn thread_pool(n: usize) -> Result<rayon::ThreadPool> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(n.max(1))
+        .thread_name(|i| format!("precis-candle-{i}"))
+        .build()
+        .map_err(|e| Error::Engine(format!("cannot start {n} threads: {e}")))
+}
+
+/// A candle-based backend whose every call runs on its engine's own rayon pool.
+struct OnPool<F> {
+    pool: rayon::ThreadPool,
+    inner: F,
+}
+
+impl<F: Forward + Send> Forward for OnPool<F> {
+    fn clear_cache(&mut self) {
+        self.inner.clear_cache();
+    }
+    fn forward(&mut self, tokens: &[u32], pos: usize) -> Result<Vec<f32>> {
+        let (pool, inner) = (&self.pool, &mut self.inner);
+        pool.install(|| inner.forward(tokens, pos))
+    }
+    fn max_positions(&self) -> usize {
+        self.inner.max_positions()
+    }
+    fn batch_slots(&self) -> usize {
+        self.inner.batch_slots()
+    }
+    fn forward_batch(&mut self, seqs: &[(usize, &[u32], usize)]) -> Result<Vec<Vec<f32>>> {
+        let (pool, inner) = (&self.pool, &mut self.inner);
+        pool.install(|| inner.forward_batch(seqs))
+    }
+    fn can_fork(&self) -> bool {
+        self.inner.can_fork()
+    }
+    fn fork_slot(&mut self, src: usize, dst: usize, len: usize) -> Result<()> {
+        self.inner.fork_slot(src, dst, len)
     }
 }
 
@@ -265,15 +280,15 @@ impl Forward for NativeForward {
 
 /// The float type of the dense model's weights and activations: f32 on the CPU, f16 on
 /// CUDA (half the memory, faster prefill; decode speed was the same as f32's within the
-/// noise of the H100 runs, see BENCHMARKS.md); `PRECIS_DENSE_DTYPE=f32|f16|bf16` overrides.
-fn dense_dtype(dev: &Device) -> Result<candle_core::DType> {
+/// noise of the H100 runs, see BENCHMARKS.md); the `dense_dtype` switch overrides it.
+fn dense_dtype(dev: &Device, switches: &Switches) -> candle_core::DType {
     use candle_core::DType;
-    match std::env::var("PRECIS_DENSE_DTYPE").ok().as_deref() {
-        None | Some("") => Ok(if dev.is_cpu() { DType::F32 } else { DType::F16 }),
-        Some("f32") => Ok(DType::F32),
-        Some("f16") => Ok(DType::F16),
-        Some("bf16") => Ok(DType::BF16),
-        Some(other) => Err(Error::Usage(format!("PRECIS_DENSE_DTYPE={other}: expected f32, f16 or bf16"))),
+    match switches.dense_dtype {
+        None if dev.is_cpu() => DType::F32,
+        None => DType::F16,
+        Some(DenseDType::F32) => DType::F32,
+        Some(DenseDType::F16) => DType::F16,
+        Some(DenseDType::Bf16) => DType::BF16,
     }
 }
 
@@ -314,24 +329,39 @@ struct CandleForward {
     path: PathBuf,
 }
 
-fn load_candle(gguf: &GgufInfo, arch: &str, dev: &Device) -> Result<Box<dyn Forward>> {
+/// Positions candle's quantised model of this architecture can hold: candle's llama sizes
+/// its RoPE tables to `MAX_SEQ_LEN`, whatever the file says.
+fn candle_positions(cfg: &Config) -> usize {
+    match cfg.arch.as_str() {
+        "llama" => cfg.ctx.min(quantized_llama::MAX_SEQ_LEN),
+        _ => cfg.ctx,
+    }
+}
+
+fn load_candle(
+    gguf: &GgufInfo,
+    cfg: &Config,
+    dev: &Device,
+    threads: usize,
+) -> Result<(Box<dyn Forward>, &'static str)> {
     let path = &gguf.path;
     let cerr = |e: candle_core::Error| Error::model(path, device::first_line(&e.to_string()));
+    let pool = thread_pool(threads)?;
     let mut file = gguf.open()?;
     let content = candle_core::quantized::gguf_file::Content::read(&mut file).map_err(cerr)?;
-    let ctx = gguf.u64(&format!("{arch}.context_length"))? as usize;
-    let (model, max_positions) = match arch {
-        "llama" => (
-            CandleModel::Llama(quantized_llama::ModelWeights::from_gguf(content, &mut file, dev).map_err(cerr)?),
-            // candle's llama sizes its RoPE tables to MAX_SEQ_LEN, whatever the file says.
-            ctx.min(quantized_llama::MAX_SEQ_LEN),
-        ),
-        "qwen2" => {
-            (CandleModel::Qwen2(quantized_qwen2::ModelWeights::from_gguf(content, &mut file, dev).map_err(cerr)?), ctx)
-        }
-        other => return Err(Error::model(path, format!("unsupported architecture {other:?}"))),
-    };
-    Ok(Box::new(CandleForward { model, device: dev.clone(), max_positions, path: path.clone() }))
+    let model = pool.install(|| -> Result<CandleModel> {
+        Ok(match cfg.arch.as_str() {
+            "llama" => {
+                CandleModel::Llama(quantized_llama::ModelWeights::from_gguf(content, &mut file, dev).map_err(cerr)?)
+            }
+            "qwen2" => {
+                CandleModel::Qwen2(quantized_qwen2::ModelWeights::from_gguf(content, &mut file, dev).map_err(cerr)?)
+            }
+            other => return Err(Error::model(path, format!("unsupported architecture {other:?}"))),
+        })
+    })?;
+    let inner = CandleForward { model, device: dev.clone(), max_positions: candle_positions(cfg), path: path.clone() };
+    Ok((Box::new(OnPool { pool, inner }), "candle"))
 }
 
 impl Forward for CandleForward {

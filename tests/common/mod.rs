@@ -1,18 +1,24 @@
-//! Shared helpers for integration tests: the real model file (fetched through precis's
-//! own hub code: cache, then hub, then the offline mirror) and the shared fixtures.
+//! Shared helpers for integration tests: the real model files (fetched through precis's
+//! own hub code: cache, then hub, then the offline mirror), the in-repo example article
+//! and the llama.cpp fixtures under `tests/fixtures/`.
 #![allow(dead_code)]
 
 pub mod tiny_gguf;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-/// `../shared`, beside the repository.
-pub fn shared() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared")
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-pub fn sample_article() -> PathBuf {
-    shared().join("samples/nk-russia-hearing.txt")
+/// `examples/article.txt`: the README's example document, written for precis.
+pub fn example_article() -> PathBuf {
+    repo().join("examples/article.txt")
+}
+
+/// A file under `tests/fixtures/`.
+pub fn fixture(name: &str) -> PathBuf {
+    repo().join("tests/fixtures").join(name)
 }
 
 /// The GGUF file of a card, fetched once per machine into the Hugging Face cache.

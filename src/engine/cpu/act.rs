@@ -38,7 +38,7 @@ impl QAct {
         self.s.clear();
         self.s.resize(rows * pad8(self.nb), 0.0);
         #[cfg(target_arch = "x86_64")]
-        if super::kernels::has_avx2() {
+        if super::features::has_avx2() {
             // SAFETY: avx2+fma were detected at run time.
             unsafe { self.quantize_avx2(x) };
             return;

@@ -8,8 +8,9 @@ use super::half;
 use super::matmul::dot;
 
 /// `out = softmax(scale * K q) V` over the first `n` rows of the f16 caches `k` and `v` (row
-/// length `hd`). `sc` is scratch of at least `n` values.
-pub fn attend(q: &[f32], k: &[u16], v: &[u16], n: usize, scale: f32, sc: &mut [f32], out: &mut [f32]) {
+/// length `hd`). `sc` is scratch of at least `n` values. One query: the tests' reference.
+#[cfg(test)]
+pub(crate) fn attend(q: &[f32], k: &[u16], v: &[u16], n: usize, scale: f32, sc: &mut [f32], out: &mut [f32]) {
     attend_group(q, q.len(), &[n], k, v, scale, sc, out);
 }
 
@@ -58,7 +59,7 @@ pub fn attend_group(
     assert!(q.len() >= nq * hd && out.len() >= nq * hd && sc.len() >= nq * nmax);
     assert!(k.len() >= nmax * hd && v.len() >= nmax * hd);
     #[cfg(target_arch = "x86_64")]
-    if hd == 64 && super::kernels::has_avx2() {
+    if hd == 64 && super::features::has_avx2() {
         // SAFETY: avx2+fma detected; lengths checked above.
         unsafe { group64(q, ns, k, v, scale, sc, out, nmax) };
         return;

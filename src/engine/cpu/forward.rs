@@ -53,8 +53,9 @@ impl CpuModel {
         Ok(last.pop().unwrap_or_default())
     }
 
-    /// Like [`forward`](Self::forward) but returns the logits of every position fed.
-    pub fn forward_all(&mut self, tokens: &[u32], pos: usize) -> Result<Vec<Vec<f32>>> {
+    /// Like [`forward`](Self::forward) but returns the logits of every position fed (tests).
+    #[cfg(test)]
+    pub(crate) fn forward_all(&mut self, tokens: &[u32], pos: usize) -> Result<Vec<Vec<f32>>> {
         let mut all = Vec::with_capacity(tokens.len());
         for (i, chunk) in tokens.chunks(PREFILL_CHUNK).enumerate() {
             all.extend(self.run(&[(0, chunk, pos + i * PREFILL_CHUNK)], true)?);
@@ -112,7 +113,7 @@ impl CpuModel {
             }
             s.act.quantize(&s.xn, m, d);
             s.qkv.resize(m * ldq, 0.0);
-            matmul(&self.pool, &[&layer.wq, &layer.wk, &layer.wv], &s.act, &mut s.qkv);
+            matmul(&self.pool, self.tiles, &[&layer.wq, &layer.wk, &layer.wv], &s.act, &mut s.qkv);
             for (r, info) in rows.iter().enumerate() {
                 let row = &mut s.qkv[r * ldq..(r + 1) * ldq];
                 if !layer.qkv_bias.is_empty() {
@@ -135,7 +136,7 @@ impl CpuModel {
             attention(&self.pool, &self.slots, &rows, &s.qkv, &mut s.att, li, &c);
             s.act.quantize(&s.att, m, d);
             s.proj.resize(m * d, 0.0);
-            matmul(&self.pool, &[&layer.wo], &s.act, &mut s.proj);
+            matmul(&self.pool, self.tiles, &[&layer.wo], &s.act, &mut s.proj);
             for (x, p) in s.x.iter_mut().zip(&s.proj) {
                 *x += p;
             }
@@ -146,14 +147,14 @@ impl CpuModel {
             s.act.quantize(&s.xn, m, d);
             let ff = c.n_ff;
             s.gu.resize(m * 2 * ff, 0.0);
-            matmul(&self.pool, &[&layer.wg, &layer.wu], &s.act, &mut s.gu);
+            matmul(&self.pool, self.tiles, &[&layer.wg, &layer.wu], &s.act, &mut s.gu);
             s.h.resize(m * ff, 0.0);
             for r in 0..m {
                 let (g, u) = s.gu[r * 2 * ff..(r + 1) * 2 * ff].split_at(ff);
                 super::vexp::silu_mul(g, u, &mut s.h[r * ff..(r + 1) * ff]);
             }
             s.act.quantize(&s.h, m, ff);
-            matmul(&self.pool, &[&layer.wd], &s.act, &mut s.proj);
+            matmul(&self.pool, self.tiles, &[&layer.wd], &s.act, &mut s.proj);
             for (x, p) in s.x.iter_mut().zip(&s.proj) {
                 *x += p;
             }
@@ -178,7 +179,7 @@ impl CpuModel {
         s.act.quantize(&s.xn, picked.len(), d);
         let out_m = self.output.as_ref().unwrap_or(&self.embd);
         let mut logits = vec![0f32; picked.len() * c.vocab];
-        matmul(&self.pool, &[out_m], &s.act, &mut logits);
+        matmul(&self.pool, self.tiles, &[out_m], &s.act, &mut logits);
         for &(slot, toks, pos) in seqs {
             self.slot_mut(slot).len = pos + toks.len();
         }
@@ -206,6 +207,7 @@ fn attention(
     let (d, hd, nh, nkv) = (c.n_embd, c.head_dim, c.n_head, c.n_kv_head);
     let ldq = d + 2 * nkv * hd;
     let group = nh / nkv;
+    assert!(att.len() >= rows.len() * d && nkv * group * hd == d, "attention output buffer");
     let scale = 1.0 / (hd as f32).sqrt();
     // Runs of consecutive rows of the same slot, at most ROW_GROUP long: (first row, count).
     let mut runs: Vec<(usize, usize)> = Vec::new();
@@ -239,9 +241,13 @@ fn attention(
             let kv = base..base + n * hd;
             attend_group(&qs, hd, &ns, &slot.k[kv.clone()], &slot.v[kv], scale, &mut sc, &mut os);
             for (i, r) in (r0..r0 + nr).enumerate() {
-                let o = out.offset(r * d + g * group * hd);
-                // SAFETY: each (run, KV head) task writes its own rows' heads of that KV head.
-                unsafe { std::ptr::copy_nonoverlapping(os.as_ptr().add(i * group * hd), o.ptr, group * hd) };
+                // SAFETY: r < rows.len() and g * group * hd + group * hd <= d, so the offset and
+                // the group * hd values copied lie inside `att` (rows.len() × d); each (run, KV
+                // head) task writes only its own rows' heads of that KV head.
+                unsafe {
+                    let o = out.offset(r * d + g * group * hd);
+                    std::ptr::copy_nonoverlapping(os.as_ptr().add(i * group * hd), o.ptr, group * hd)
+                };
             }
             task += nt;
         }

@@ -5,18 +5,7 @@
 
 use super::quant::{f16_to_f32, f32_to_f16};
 
-/// True when F16C (and AVX2) can run (checked once, cached by std).
-#[inline]
-fn has_f16c() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        super::kernels::has_avx2() && is_x86_feature_detected!("f16c")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
-}
+use super::features::has_f16c;
 
 /// `dst[i] = f16(src[i])`, rounded to nearest even.
 pub fn to_f16(src: &[f32], dst: &mut [u16]) {

@@ -3,6 +3,7 @@
 //! Test-only; must not be used by the library.
 
 use super::act::QAct;
+use super::features::Tiles;
 use super::kernels::OutPtr;
 use super::matmul::{gemm_range, matmul};
 use super::pool::Pool;
@@ -131,14 +132,18 @@ fn every_format_every_shape() {
                 let x: Vec<f32> = (0..rows * k).map(|_| rng.f() * 2.0).collect();
                 let mut a = QAct::new();
                 a.quantize(&x, rows, k);
-                for pool in &pools {
-                    let mut out = vec![f32::NAN; rows * n];
-                    matmul(pool, &[&p], &a, &mut out);
-                    check(&out, &x, &a, &w, rows, n, k, &format!("{ty:?} simd n{n} rows{rows}"));
+                // The best tiles (VNNI where the CPU has it) and the AVX2 ones.
+                for tiles in [Tiles::detect(true), Tiles::detect(false)] {
+                    for pool in &pools {
+                        let mut out = vec![f32::NAN; rows * n];
+                        matmul(pool, tiles, &[&p], &a, &mut out);
+                        check(&out, &x, &a, &w, rows, n, k, &format!("{ty:?} {tiles:?} n{n} rows{rows}"));
+                    }
                 }
                 let mut out = vec![f32::NAN; rows * n];
                 let o = OutPtr { ptr: out.as_mut_ptr(), ldo: n };
-                gemm_range(&p, 0, n, &a, o, false);
+                // SAFETY: `out` holds rows × n values, written by this thread only.
+                unsafe { gemm_range(&p, 0, n, &a, o, Tiles::SCALAR) };
                 check(&out, &x, &a, &w, rows, n, k, &format!("{ty:?} scalar n{n} rows{rows}"));
             }
         }
@@ -166,21 +171,23 @@ fn fused_mixed_formats() {
         a.quantize(&x, rows, k);
         let mut out = vec![f32::NAN; rows * total];
         let refs: Vec<&PackedMatrix> = ps.iter().collect();
-        matmul(&pool, &refs, &a, &mut out);
+        matmul(&pool, Tiles::detect(true), &refs, &a, &mut out);
         check(&out, &x, &a, &wall, rows, total, k, "fused");
     }
 }
 
 /// The VNNI group tiles against the AVX2 ones: bit for bit for U4 and U5 (the integer sums
 /// are exact in both), within float rounding for U8 (AVX2 sums signed weights, VNNI offset ones).
-/// Checks nothing on a CPU without VNNI, where the AVX2 tiles are the only ones.
+/// On a CPU without VNNI it checks only that no load chooses the VNNI tiles.
 #[cfg(target_arch = "x86_64")]
 #[test]
 fn vnni_tiles_match_avx2() {
-    if !super::vnni::has_vnni() {
+    if !super::features::has_vnni() {
         eprintln!("no avx512vnni here: the AVX2 tiles are the only group tiles");
+        assert!(!Tiles::detect(true).vnni);
         return;
     }
+    assert!(Tiles::detect(true).vnni && !Tiles::detect(false).vnni);
     let mut rng = Rng::new(5);
     for ty in [GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q4K, GgmlType::Q5_0, GgmlType::Q8_0, GgmlType::F16] {
         let (n, k) = (16, 512);

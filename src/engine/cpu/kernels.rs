@@ -1,47 +1,45 @@
 //! Integer dot-product tiles: one call computes an R×C block of outputs (R activation rows
 //! × C weight rows) over the whole K dimension, loading each weight block once per R rows.
 //! AVX2 (maddubs/madd) versions chosen at run time, and a portable scalar fallback. U4
-//! weights (Q4_0/Q4_1/Q4_K), U5 (Q5_0) and U8 (Q8_0/F32/F16) use `tile8`/`tile8_u8`, which
+//! weights (Q4_0/Q4_1/Q4_K), U5 (Q5_0) and U8 (Q8_0/F32/F16) use `tile8_q4_q5`/`tile8_q8_0`, which
 //! work on 8 interleaved columns at once; their additive-minimum term is folded into the
-//! accumulators (Σ_b m_w * s_a). I8h (Q6_K) uses the R×C `tile`.
+//! accumulators (Σ_b m_w * s_a). I8h (Q6_K) uses the R×C `tile_q6_k`.
 //! Owns only the arithmetic; must not know about threads or the model.
 
 use super::act::{pad8, QAct};
 use super::repack::{Kind, PackedMatrix};
 
-/// True when the AVX2+FMA kernels can run on this CPU (checked once, cached by std).
-#[inline]
-pub fn has_avx2() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
-}
-
-/// Where a tile writes: `out[r * ldo + c]` for the tile's rows r and columns c.
+/// Where a tile writes: `out[r * ldo + c]` for the tile's rows r and columns c. A raw
+/// pointer, so that the pool's threads can write disjoint columns of one buffer at once.
 #[derive(Clone, Copy)]
-pub struct OutPtr {
+pub(crate) struct OutPtr {
     pub ptr: *mut f32,
     pub ldo: usize,
 }
-// SAFETY: threads write disjoint columns; the caller of the pool guarantees that.
+// SAFETY: an OutPtr is only written through by tiles whose callers give each thread
+// disjoint columns of a buffer that outlives the pool job (see `matmul`).
 unsafe impl Send for OutPtr {}
 unsafe impl Sync for OutPtr {}
 
 impl OutPtr {
     /// The same output shifted right by `cols` columns.
-    pub fn offset(self, cols: usize) -> OutPtr {
-        // SAFETY: callers stay within the output buffer.
+    ///
+    /// # Safety
+    /// `ptr + cols` must stay within (or one past the end of) the buffer `ptr` points into:
+    /// `cols <= ldo` for a buffer of at least one row of `ldo` values.
+    pub(crate) unsafe fn offset(self, cols: usize) -> OutPtr {
+        // SAFETY: the caller keeps `ptr + cols` inside the same allocation.
         OutPtr { ptr: unsafe { self.ptr.add(cols) }, ldo: self.ldo }
     }
 }
 
 /// Scalar tile: rows r0..r0+rn, weight rows c0..c0+cn. Writes Σ_b d_w*d_a*Σ q_w*q_a.
-pub fn tile_scalar(w: &PackedMatrix, c0: usize, cn: usize, a: &QAct, r0: usize, rn: usize, out: OutPtr) {
+///
+/// # Safety
+/// `out` must be valid for writes at `out.ptr[r * out.ldo + c]` for every row
+/// `r0 <= r < r0 + rn` and column `c0 <= c < c0 + cn`, and no other thread may access those
+/// places during the call; `c0 + cn <= w.n` and `r0 + rn <= a.rows`.
+pub(crate) unsafe fn tile_scalar(w: &PackedMatrix, c0: usize, cn: usize, a: &QAct, r0: usize, rn: usize, out: OutPtr) {
     let nb = w.nb;
     let mut wq = [0i32; 32];
     for c in c0..c0 + cn {
@@ -80,7 +78,7 @@ pub fn tile_scalar(w: &PackedMatrix, c0: usize, cn: usize, a: &QAct, r0: usize, 
                     acc += w.dm(c, b).1 * a.s[r * pad8(nb) + b];
                 }
             }
-            // SAFETY: the caller owns out[r][c] for this tile.
+            // SAFETY: the caller guarantees out[r][c] is valid and ours for this tile.
             unsafe { *out.ptr.add(r * out.ldo + c) = acc };
         }
     }
@@ -144,13 +142,19 @@ pub mod avx2 {
         }
     }
 
-    /// R×C tile of an I8h matrix (U4, U5 and U8 use the group tiles [`tile8`] and
-    /// [`tile8_u8`]).
+    /// R×C tile of an I8h matrix (U4, U5 and U8 use the group tiles [`tile8_q4_q5`] and
+    /// [`tile8_q8_0`]).
     ///
     /// # Safety
     /// avx2+fma present; `w.kind == I8h`; rows/cols in range; `out` valid for the tile.
     #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn tile<const R: usize, const C: usize>(w: &PackedMatrix, c0: usize, a: &QAct, r0: usize, out: OutPtr) {
+    pub unsafe fn tile_q6_k<const R: usize, const C: usize>(
+        w: &PackedMatrix,
+        c0: usize,
+        a: &QAct,
+        r0: usize,
+        out: OutPtr,
+    ) {
         let nb = w.nb;
         // Decode streams weights from memory: prefetch the tile PF tiles ahead.
         let pf: usize = if R == 1 { 2 } else { 0 };
@@ -184,7 +188,7 @@ pub mod avx2 {
     /// # Safety
     /// avx2+fma present; `w.kind == U4`; rows in range; `out` valid for the written part.
     #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn tile8<const U5: bool, const R: usize>(
+    pub unsafe fn tile8_q4_q5<const U5: bool, const R: usize>(
         w: &PackedMatrix,
         g: usize,
         a: &QAct,
@@ -257,7 +261,7 @@ pub mod avx2 {
         store8(&acc, out, r0, g, lo, hi);
     }
 
-    /// U8 tile over one interleaved group of 8 columns and R rows, like [`tile8`]. maddubs
+    /// U8 tile over one interleaved group of 8 columns and R rows, like [`tile8_q4_q5`]. maddubs
     /// would saturate on unsigned bytes up to 255, so the bytes go back to signed weights
     /// (u - 128) and multiply by sign-adjusted activations; the sum is then Σ w*a exactly,
     /// without the minimum term.
@@ -265,7 +269,7 @@ pub mod avx2 {
     /// # Safety
     /// avx2+fma present; `w.kind == U8`; rows in range; `out` valid for the written part.
     #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn tile8_u8<const R: usize>(
+    pub unsafe fn tile8_q8_0<const R: usize>(
         w: &PackedMatrix,
         g: usize,
         a: &QAct,
@@ -330,18 +334,18 @@ pub mod avx2 {
     /// The group tile of a U4, U5 or U8 matrix for `rn` rows (1..=4).
     pub fn pick8(kind: Kind, rn: usize) -> Tile8Fn {
         match (kind, rn) {
-            (Kind::U4, 1) => tile8::<false, 1>,
-            (Kind::U4, 2) => tile8::<false, 2>,
-            (Kind::U4, 3) => tile8::<false, 3>,
-            (Kind::U4, 4) => tile8::<false, 4>,
-            (Kind::U5, 1) => tile8::<true, 1>,
-            (Kind::U5, 2) => tile8::<true, 2>,
-            (Kind::U5, 3) => tile8::<true, 3>,
-            (Kind::U5, 4) => tile8::<true, 4>,
-            (Kind::U8, 1) => tile8_u8::<1>,
-            (Kind::U8, 2) => tile8_u8::<2>,
-            (Kind::U8, 3) => tile8_u8::<3>,
-            (Kind::U8, 4) => tile8_u8::<4>,
+            (Kind::U4, 1) => tile8_q4_q5::<false, 1>,
+            (Kind::U4, 2) => tile8_q4_q5::<false, 2>,
+            (Kind::U4, 3) => tile8_q4_q5::<false, 3>,
+            (Kind::U4, 4) => tile8_q4_q5::<false, 4>,
+            (Kind::U5, 1) => tile8_q4_q5::<true, 1>,
+            (Kind::U5, 2) => tile8_q4_q5::<true, 2>,
+            (Kind::U5, 3) => tile8_q4_q5::<true, 3>,
+            (Kind::U5, 4) => tile8_q4_q5::<true, 4>,
+            (Kind::U8, 1) => tile8_q8_0::<1>,
+            (Kind::U8, 2) => tile8_q8_0::<2>,
+            (Kind::U8, 3) => tile8_q8_0::<3>,
+            (Kind::U8, 4) => tile8_q8_0::<4>,
             _ => unreachable!("group tile {kind:?} rows {rn}"),
         }
     }
@@ -352,15 +356,15 @@ pub mod avx2 {
     pub fn pick(kind: Kind, rn: usize, cn: usize) -> TileFn {
         assert_eq!(kind, Kind::I8h, "{kind:?} uses pick8");
         match (rn, cn) {
-            (1, 1) => tile::<1, 1> as TileFn,
-            (1, 2) => tile::<1, 2>,
-            (1, 4) => tile::<1, 4>,
-            (2, 1) => tile::<2, 1>,
-            (2, 2) => tile::<2, 2>,
-            (3, 1) => tile::<3, 1>,
-            (3, 2) => tile::<3, 2>,
-            (4, 1) => tile::<4, 1>,
-            (4, 2) => tile::<4, 2>,
+            (1, 1) => tile_q6_k::<1, 1> as TileFn,
+            (1, 2) => tile_q6_k::<1, 2>,
+            (1, 4) => tile_q6_k::<1, 4>,
+            (2, 1) => tile_q6_k::<2, 1>,
+            (2, 2) => tile_q6_k::<2, 2>,
+            (3, 1) => tile_q6_k::<3, 1>,
+            (3, 2) => tile_q6_k::<3, 2>,
+            (4, 1) => tile_q6_k::<4, 1>,
+            (4, 2) => tile_q6_k::<4, 2>,
             _ => unreachable!("tile {rn}x{cn}"),
         }
     }

@@ -7,14 +7,16 @@
 //! Owns tiling and threading of matmuls; must not know about layers or attention.
 
 use super::act::QAct;
-use super::kernels::{has_avx2, tile_scalar, OutPtr};
+use super::features::Tiles;
+use super::kernels::{tile_scalar, OutPtr};
 use super::pool::{split, Pool};
 use super::repack::PackedMatrix;
 
 const ROW_BLOCK: usize = 64;
 
-/// `out` (a.rows × Σn, row-major) = a × [mats...]ᵀ, split over the pool's threads.
-pub fn matmul(pool: &Pool, mats: &[&PackedMatrix], a: &QAct, out: &mut [f32]) {
+/// `out` (a.rows × Σn, row-major) = a × [mats...]ᵀ, split over the pool's threads, with the
+/// tiles `tiles` allows.
+pub(crate) fn matmul(pool: &Pool, tiles: Tiles, mats: &[&PackedMatrix], a: &QAct, out: &mut [f32]) {
     let total: usize = mats.iter().map(|m| m.n).sum();
     for m in mats {
         assert_eq!(m.k, a.k, "matmul: weight k {} vs activation k {}", m.k, a.k);
@@ -23,15 +25,18 @@ pub fn matmul(pool: &Pool, mats: &[&PackedMatrix], a: &QAct, out: &mut [f32]) {
     let optr = OutPtr { ptr: out.as_mut_ptr(), ldo: total };
     // A few contiguous column ranges per thread, so a descheduled worker's share is small.
     let chunks = if pool.threads() == 1 { 1 } else { (4 * pool.threads()).min(total.div_ceil(16)) };
-    let simd = has_avx2();
     pool.run(chunks, &|t| {
         let (lo, hi) = split(total, chunks, t, 8);
         let mut base = 0;
         for m in mats {
             let (s, e) = (lo.max(base), hi.min(base + m.n));
             if s < e {
-                let o = optr.offset(base);
-                gemm_range(m, s - base, e - base, a, o, simd);
+                // SAFETY: base < total = ldo, and `out` holds a.rows >= 1 rows of ldo values.
+                let o = unsafe { optr.offset(base) };
+                // SAFETY: columns s-base..e-base of this matrix are base+s..base+e of `out`,
+                // inside this chunk's range lo..hi, which no other chunk writes; every row
+                // of `a` fits `out` (asserted above); `out` outlives the pool job.
+                unsafe { gemm_range(m, s - base, e - base, a, o, tiles) };
             }
             base += m.n;
         }
@@ -39,11 +44,18 @@ pub fn matmul(pool: &Pool, mats: &[&PackedMatrix], a: &QAct, out: &mut [f32]) {
 }
 
 /// Columns `c0..c1` of `w` for all rows of `a`, single-threaded.
-pub fn gemm_range(w: &PackedMatrix, c0: usize, c1: usize, a: &QAct, out: OutPtr, simd: bool) {
+///
+/// # Safety
+/// `c0 <= c1 <= w.n`; `out` must be valid for writes at `out.ptr[r * out.ldo + c]` for
+/// every row `r < a.rows` and column `c0 <= c < c1`, and no other thread may access those
+/// places during the call; `tiles` must not ask for instructions this CPU lacks (use
+/// [`Tiles::detect`]).
+pub(crate) unsafe fn gemm_range(w: &PackedMatrix, c0: usize, c1: usize, a: &QAct, out: OutPtr, tiles: Tiles) {
     let rows = a.rows;
     #[cfg(target_arch = "x86_64")]
-    if simd && w.kind != super::repack::Kind::I8h {
-        gemm_range_u4(w, c0, c1, a, out);
+    if tiles.simd && w.kind != super::repack::Kind::I8h {
+        // SAFETY: the caller's contract, passed on.
+        unsafe { gemm_range_grouped(w, c0, c1, a, out, tiles.vnni) };
         return;
     }
     let (rt, ct) = if rows == 1 { (1, 4) } else { (4, 2) };
@@ -56,7 +68,8 @@ pub fn gemm_range(w: &PackedMatrix, c0: usize, c1: usize, a: &QAct, out: OutPtr,
             let mut r = rb;
             while r < re {
                 let rn = rt.min(re - r);
-                run_tile(w, c, cn, a, r, rn, out, simd);
+                // SAFETY: c + cn <= c1 and r + rn <= rows: inside the caller's columns and rows.
+                unsafe { run_tile(w, c, cn, a, r, rn, out, tiles.simd) };
                 r += rn;
             }
             c += cn;
@@ -65,12 +78,15 @@ pub fn gemm_range(w: &PackedMatrix, c0: usize, c1: usize, a: &QAct, out: OutPtr,
     }
 }
 
-/// U4, U5 and U8 with AVX2 (or AVX-512 VNNI): groups of 8 interleaved columns, 4-row (or 6-row)
-/// tiles over row blocks.
+/// U4 (Q4_0, Q4_1, Q4_K), U5 (Q5_0) and U8 (Q8_0, F16, F32) with AVX2 (or AVX-512 VNNI):
+/// groups of 8 interleaved columns, 4-row (or 6-row) tiles over row blocks.
+///
+/// # Safety
+/// [`gemm_range`]'s contract with `tiles.simd` (AVX2+FMA present); `vnni` only where the
+/// CPU has AVX-512 VNNI and VL.
 #[cfg(target_arch = "x86_64")]
-fn gemm_range_u4(w: &PackedMatrix, c0: usize, c1: usize, a: &QAct, out: OutPtr) {
+unsafe fn gemm_range_grouped(w: &PackedMatrix, c0: usize, c1: usize, a: &QAct, out: OutPtr, vnni: bool) {
     let rows = a.rows;
-    let vnni = super::vnni::has_vnni();
     let mut rb = 0;
     while rb < rows {
         let re = (rb + ROW_BLOCK).min(rows);
@@ -81,8 +97,9 @@ fn gemm_range_u4(w: &PackedMatrix, c0: usize, c1: usize, a: &QAct, out: OutPtr) 
                 let rn = if vnni { super::vnni::MAX_ROWS } else { 4 }.min(re - r);
                 let tile =
                     if vnni { super::vnni::x86::pick8(w.kind, rn) } else { super::kernels::avx2::pick8(w.kind, rn) };
-                // SAFETY: avx2+fma (and, for the VNNI tile, avx512vnni+vl) detected; w is U4;
-                // g < n/8 rounded up; rows in range.
+                // SAFETY: the CPU features are the caller's promise; w is U4, U5 or U8;
+                // g < n/8 rounded up and the tile writes only columns g*8+lo..g*8+hi, inside
+                // c0..c1; rows r..r+rn are inside a.rows.
                 unsafe { tile(w, g, a, r, out, lo, hi) };
                 r += rn;
             }
@@ -91,18 +108,23 @@ fn gemm_range_u4(w: &PackedMatrix, c0: usize, c1: usize, a: &QAct, out: OutPtr) 
     }
 }
 
+/// One I8h (or scalar) tile.
+///
+/// # Safety
+/// `out` valid and ours for rows `r..r+rn`, columns `c..c+cn`; `simd` only with AVX2+FMA.
 #[allow(clippy::too_many_arguments)]
 #[inline]
-fn run_tile(w: &PackedMatrix, c: usize, cn: usize, a: &QAct, r: usize, rn: usize, out: OutPtr, simd: bool) {
+unsafe fn run_tile(w: &PackedMatrix, c: usize, cn: usize, a: &QAct, r: usize, rn: usize, out: OutPtr, simd: bool) {
     #[cfg(target_arch = "x86_64")]
     if simd {
         let f = super::kernels::avx2::pick(w.kind, rn, cn);
-        // SAFETY: avx2+fma detected; c+cn <= w.n, r+rn <= a.rows; out covers the tile.
+        // SAFETY: avx2+fma promised by the caller; c+cn <= w.n, r+rn <= a.rows; out covers the tile.
         unsafe { f(w, c, a, r, out) };
         return;
     }
     let _ = simd;
-    tile_scalar(w, c, cn, a, r, rn, out);
+    // SAFETY: the caller's contract, passed on.
+    unsafe { tile_scalar(w, c, cn, a, r, rn, out) };
 }
 
 /// f32 dot product with 8 independent lanes (vectorises under x86-64-v3).

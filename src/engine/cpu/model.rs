@@ -3,6 +3,7 @@
 //! must not touch tokenisation or generation policy.
 
 use super::act::QAct;
+use super::features::Tiles;
 use super::pool::Pool;
 use super::quant::GgmlType;
 use super::repack::PackedMatrix;
@@ -11,6 +12,7 @@ use crate::engine::gguf::GgufInfo;
 use crate::error::{Error, Result};
 use rayon::prelude::*;
 use std::fs::File;
+#[cfg(test)]
 use std::path::Path;
 
 pub(super) struct Layer {
@@ -61,6 +63,8 @@ pub struct CpuModel {
     pub(super) sin: Vec<f32>,
     pub(super) slots: Vec<Option<KvSlot>>,
     pub(super) pool: Pool,
+    /// The matmul tiles, chosen at load.
+    pub(super) tiles: Tiles,
     pub(super) scratch: Scratch,
 }
 
@@ -81,17 +85,8 @@ impl Loader<'_> {
 
     fn raw(&self, name: &str) -> Result<(GgmlType, Vec<usize>, Vec<u8>)> {
         let t = self.info.tensor(name).ok_or_else(|| self.err(format!("missing tensor {name}")))?;
-        let ty = match t.ggml_type {
-            0 => GgmlType::F32,
-            1 => GgmlType::F16,
-            2 => GgmlType::Q4_0,
-            3 => GgmlType::Q4_1,
-            6 => GgmlType::Q5_0,
-            8 => GgmlType::Q8_0,
-            12 => GgmlType::Q4K,
-            14 => GgmlType::Q6K,
-            other => return Err(self.err(format!("tensor {name}: unsupported type {other}"))),
-        };
+        let ty = GgmlType::from_id(t.ggml_type)
+            .ok_or_else(|| self.err(format!("tensor {name}: unsupported type {}", t.ggml_type)))?;
         let dims = t.shape();
         let elems: usize = dims.iter().product();
         if !elems.is_multiple_of(ty.block_elems()) {
@@ -121,13 +116,15 @@ impl Loader<'_> {
 }
 
 impl CpuModel {
-    /// Loads a llama or qwen2 GGUF file; `threads` = 0 means one per physical core.
-    pub fn load(path: &Path, threads: usize) -> Result<Self> {
-        Self::from_gguf(&GgufInfo::read(path)?, threads)
+    /// Loads a llama or qwen2 GGUF file (tests), with the best tiles this CPU runs.
+    #[cfg(test)]
+    pub(crate) fn load(path: &Path, threads: usize) -> Result<Self> {
+        Self::from_gguf(&GgufInfo::read(path)?, threads, Tiles::detect(true))
     }
 
-    /// Loads the weights of a GGUF file whose header is already read and checked.
-    pub fn from_gguf(info: &GgufInfo, threads: usize) -> Result<Self> {
+    /// Loads the weights of a GGUF file whose header is already read and checked, for a
+    /// pool of `threads` threads (at least 1) running `tiles`.
+    pub(crate) fn from_gguf(info: &GgufInfo, threads: usize, tiles: Tiles) -> Result<Self> {
         let l = Loader { info, file: info.open()? };
         let cfg = Config::from_gguf(info)?;
         let (d, kvd, ff) = (cfg.n_embd, cfg.n_kv_head * cfg.head_dim, cfg.n_ff);
@@ -163,7 +160,6 @@ impl CpuModel {
             rayon::join(head, || (0..cfg.n_layer).into_par_iter().map(layer).collect::<Result<Vec<_>>>());
         let ((embd, output, out_norm), layers) = (head?, layers?);
         let (cos, sin) = cfg.rope_tables();
-        let threads = if threads == 0 { num_cpus::get_physical().max(1) } else { threads };
         Ok(CpuModel {
             cfg,
             embd,
@@ -174,15 +170,13 @@ impl CpuModel {
             sin,
             slots: Vec::new(),
             pool: Pool::new(threads),
+            tiles,
             scratch: Scratch::default(),
         })
     }
 
-    pub fn config(&self) -> &Config {
-        &self.cfg
-    }
-
-    pub fn vocab_size(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn vocab_size(&self) -> usize {
         self.cfg.vocab
     }
 
@@ -190,20 +184,9 @@ impl CpuModel {
         self.cfg.ctx
     }
 
-    pub fn threads(&self) -> usize {
-        self.pool.threads()
-    }
-
     /// Forget every sequence (the cache memory is kept for reuse).
     pub fn clear_cache(&mut self) {
         for s in self.slots.iter_mut().flatten() {
-            s.len = 0;
-        }
-    }
-
-    /// Forget one sequence slot.
-    pub fn clear_slot(&mut self, slot: usize) {
-        if let Some(Some(s)) = self.slots.get_mut(slot) {
             s.len = 0;
         }
     }
@@ -228,16 +211,6 @@ impl CpuModel {
         }
         to.len = len;
         Ok(())
-    }
-
-    /// Bytes of weights held (repacked).
-    pub fn weight_bytes(&self) -> usize {
-        let l: usize = self
-            .layers
-            .iter()
-            .map(|l| [&l.wq, &l.wk, &l.wv, &l.wo, &l.wg, &l.wu, &l.wd].iter().map(|m| m.bytes()).sum::<usize>())
-            .sum();
-        l + self.embd.bytes() + self.output.as_ref().map_or(0, |m| m.bytes())
     }
 
     pub(super) fn slot_mut(&mut self, slot: usize) -> &mut KvSlot {

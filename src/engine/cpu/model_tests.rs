@@ -1,48 +1,49 @@
-//! End-to-end tests of `CpuModel` on the real SmolLM2 file (skipped when it is absent):
-//! llama.cpp's first-step logits and greedy ids, prefill/decode agreement at lengths that
-//! are and are not multiples of the tiles, and batch/slot independence. Test-only.
+//! End-to-end tests of `CpuModel` on the real model files (the cards' files in the Hugging
+//! Face cache, fetched like any run's): llama.cpp's first-step logits and greedy ids,
+//! prefill/decode agreement at lengths that are and are not multiples of the tiles,
+//! batch/slot independence, and agreement with candle. They run a 135M model over hundreds
+//! of tokens, minutes in a debug build, so they are ignored there (`cargo test --release`
+//! runs them). Test-only.
 
 use super::CpuModel;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-const MODEL: &str = "/tmp/models/smol.gguf";
-const FIXTURES: &str = "../shared/fixtures";
+const SMOL: &str = "smollm2-135m-instruct-q4_1";
+const QWEN: &str = "qwen2.5-coder-0.5b-instruct-q4_k_m";
 
-fn model(threads: usize) -> Option<CpuModel> {
-    if slow() {
-        return None;
-    }
-    let p = Path::new(MODEL);
-    if !p.exists() {
-        eprintln!("skipping: {MODEL} not present");
-        return None;
-    }
-    Some(CpuModel::load(p, threads).expect("load"))
+/// A card's model file, through precis's own hub code (cache, hub, then the mirror).
+fn model_file(id: &str) -> PathBuf {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let card = crate::registry::find(id).expect("card");
+    crate::hub::resolve(&card, &crate::hub::FetchOptions::from_env(false))
+        .unwrap_or_else(|e| panic!("cannot get model {id}: {e}"))
+        .path
 }
 
-/// These tests run a 135M model over hundreds of tokens: minutes in a debug build, so they
-/// run only with optimisations (`cargo test --release`).
-fn slow() -> bool {
-    if cfg!(debug_assertions) {
-        eprintln!("skipping: model tests need `cargo test --release`");
-    }
-    cfg!(debug_assertions)
+fn model(threads: usize) -> CpuModel {
+    CpuModel::load(&model_file(SMOL), threads).expect("load")
 }
 
-fn fixture(name: &str) -> Option<serde_json::Value> {
-    let dirs = [FIXTURES, "/work/shared/fixtures"];
-    let p = dirs.iter().map(|d| Path::new(d).join(name)).find(|p| p.exists())?;
-    Some(serde_json::from_str(&std::fs::read_to_string(p).ok()?).expect("fixture json"))
+fn fixture(name: &str) -> serde_json::Value {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+    let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    serde_json::from_str(&text).expect("fixture json")
 }
 
-/// The bullets_hfsys prompt ids (llama.cpp's, from tokenizer_ids.json) and its reference.
-fn prompt() -> Option<(Vec<u32>, serde_json::Value)> {
-    let greedy = fixture("greedy_reference.json")?;
+/// The bullets_hfsys prompt ids (llama.cpp's, from the tokenizer fixture) and its reference.
+fn prompt() -> (Vec<u32>, serde_json::Value) {
+    let greedy = fixture("smollm2_greedy_reference.json");
     let run = greedy["runs"]["bullets_hfsys"].clone();
-    let toks = fixture("tokenizer_ids.json")?;
-    let case = toks.as_array()?.iter().find(|c| c["text"] == run["prompt_text"] && c["special"] == true)?;
-    let ids = case["ids"].as_array()?.iter().map(|v| v.as_u64().unwrap() as u32).collect();
-    Some((ids, run))
+    let toks = fixture("smollm2_tokenizer_ids.json");
+    let case = toks
+        .as_array()
+        .expect("a list of cases")
+        .iter()
+        .find(|c| c["text"] == run["prompt_text"] && c["special"] == true)
+        .expect("the bullets_hfsys prompt in the tokenizer fixture");
+    let ids = case["ids"].as_array().expect("ids").iter().map(|v| v.as_u64().unwrap() as u32).collect();
+    (ids, run)
 }
 
 fn argmax(v: &[f32]) -> u32 {
@@ -54,10 +55,9 @@ fn max_diff(a: &[f32], b: &[f32]) -> f32 {
 }
 
 #[test]
+#[cfg_attr(debug_assertions, ignore = "minutes in a debug build: run with --release")]
 fn greedy_matches_llama_cpp() {
-    let (Some(mut m), Some((ids, run))) = (model(2), prompt()) else {
-        return;
-    };
+    let (mut m, (ids, run)) = (model(2), prompt());
     assert_eq!(ids.len(), run["n_prompt"].as_u64().unwrap() as usize);
     let logits = m.forward(&ids, 0).unwrap();
     assert_eq!(logits.len(), m.vocab_size());
@@ -97,10 +97,9 @@ fn greedy_matches_llama_cpp() {
 }
 
 #[test]
+#[cfg_attr(debug_assertions, ignore = "minutes in a debug build: run with --release")]
 fn prefill_equals_token_by_token() {
-    let (Some(mut m), Some((ids, _))) = (model(2), prompt()) else {
-        return;
-    };
+    let (mut m, (ids, _)) = (model(2), prompt());
     let n = 40;
     let mut step = Vec::new();
     for (p, &t) in ids[..n].iter().enumerate() {
@@ -125,10 +124,9 @@ fn prefill_equals_token_by_token() {
 }
 
 #[test]
+#[cfg_attr(debug_assertions, ignore = "minutes in a debug build: run with --release")]
 fn batch_equals_single_sequences() {
-    let (Some(mut m), Some((ids, _))) = (model(2), prompt()) else {
-        return;
-    };
+    let (mut m, (ids, _)) = (model(2), prompt());
     let a = &ids[10..23];
     let b = &ids[100..105];
     let c = &ids[200..209];
@@ -154,8 +152,9 @@ fn batch_equals_single_sequences() {
 }
 
 #[test]
+#[cfg_attr(debug_assertions, ignore = "minutes in a debug build: run with --release")]
 fn errors_are_one_line() {
-    let Some(mut m) = model(1) else { return };
+    let mut m = model(1);
     let ctx = m.context_length();
     assert!(m.forward(&[1], ctx).is_err());
     assert!(m.forward(&[u32::MAX], 0).is_err());
@@ -170,14 +169,13 @@ fn errors_are_one_line() {
 /// candle 0.11.1's quantized_llama on the same ids: the first 62 greedy ids of candle equal
 /// llama.cpp's, and both candle and precis keep f32 caches, so logits must agree closely.
 #[test]
+#[cfg_attr(debug_assertions, ignore = "minutes in a debug build: run with --release")]
 fn logits_match_candle() {
     use candle_core::quantized::gguf_file;
     use candle_core::{Device, Tensor};
     use candle_transformers::models::quantized_llama::ModelWeights;
-    let (Some(mut m), Some((ids, _))) = (model(2), prompt()) else {
-        return;
-    };
-    let mut f = std::fs::File::open(MODEL).unwrap();
+    let (mut m, (ids, _)) = (model(2), prompt());
+    let mut f = std::fs::File::open(model_file(SMOL)).unwrap();
     let content = gguf_file::Content::read(&mut f).unwrap();
     let mut cw = ModelWeights::from_gguf(content, &mut f, &Device::Cpu).unwrap();
     for n in [1usize, 2, 8, 64, 300] {
@@ -210,16 +208,14 @@ fn logits_match_candle() {
 
 /// qwen2 (neox rope, q/k/v biases, Q5_0 and friends) against candle's quantized_qwen2.
 #[test]
+#[cfg_attr(debug_assertions, ignore = "minutes in a debug build: run with --release")]
 fn qwen2_matches_candle() {
     use candle_core::quantized::gguf_file;
     use candle_core::{Device, Tensor};
     use candle_transformers::models::quantized_qwen2::ModelWeights;
-    const QWEN: &str = "/tmp/models/qwen.gguf";
-    if slow() || !Path::new(QWEN).exists() {
-        return;
-    }
-    let mut m = CpuModel::load(Path::new(QWEN), 2).unwrap();
-    let mut f = std::fs::File::open(QWEN).unwrap();
+    let path = model_file(QWEN);
+    let mut m = CpuModel::load(&path, 2).unwrap();
+    let mut f = std::fs::File::open(&path).unwrap();
     let content = gguf_file::Content::read(&mut f).unwrap();
     let mut cw = ModelWeights::from_gguf(content, &mut f, &Device::Cpu).unwrap();
     let ids: Vec<u32> = (0..37u32).map(|i| 100 + i * 311).collect();

@@ -16,7 +16,7 @@ pub fn exp1(x: f32) -> f32 {
 /// `xs[i] = exp(xs[i] - shift)`; returns the sum of the new values.
 pub fn exp_sub_sum(xs: &mut [f32], shift: f32) -> f32 {
     #[cfg(target_arch = "x86_64")]
-    if super::kernels::has_avx2() {
+    if super::features::has_avx2() {
         // SAFETY: avx2+fma detected at run time.
         return unsafe { avx2::exp_sub_sum(xs, shift) };
     }
@@ -32,7 +32,7 @@ pub fn exp_sub_sum(xs: &mut [f32], shift: f32) -> f32 {
 pub fn silu_mul(g: &[f32], u: &[f32], h: &mut [f32]) {
     assert!(g.len() == h.len() && u.len() == h.len());
     #[cfg(target_arch = "x86_64")]
-    if super::kernels::has_avx2() {
+    if super::features::has_avx2() {
         // SAFETY: avx2+fma detected at run time; lengths checked above.
         unsafe { avx2::silu_mul(g, u, h) };
         return;

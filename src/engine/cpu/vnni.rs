@@ -1,33 +1,16 @@
-//! AVX-512 VNNI versions of the U4, U5 and U8 group tiles (`kernels::avx2::tile8`/`tile8_u8`):
+//! AVX-512 VNNI versions of the U4, U5 and U8 group tiles (`kernels::avx2::tile8_q4_q5`/`tile8_q8_0`):
 //! `vpdpbusd` multiplies the unsigned 4-, 5- or 8-bit weights by the signed 8-bit activations
 //! and adds each four products into a 32-bit lane in one instruction, where AVX2 needs
 //! maddubs, 16-bit adds and a madd. For U4 and U5 the integer sums are exact in both, so the
 //! two give bit-identical outputs; for U8 the AVX2 tile sums signed weights instead (the same
 //! value, rounded differently).
-//! Chosen at run time where the CPU has `avx512vnni` and `avx512vl` (256-bit registers).
+//! Chosen at load where the CPU has `avx512vnni` and `avx512vl` (256-bit registers) and the
+//! load options allow it (`features::Tiles`).
 //! Owns only this arithmetic; must not know about threads or the model.
 
 use super::act::{pad8, QAct};
 use super::kernels::OutPtr;
 use super::repack::{Kind, PackedMatrix};
-
-/// True when the VNNI tile can run on this CPU and `PRECIS_NO_VNNI` is unset (checked once).
-pub fn has_vnni() -> bool {
-    static HAS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *HAS.get_or_init(|| {
-        #[cfg(target_arch = "x86_64")]
-        {
-            super::kernels::has_avx2()
-                && is_x86_feature_detected!("avx512vnni")
-                && is_x86_feature_detected!("avx512vl")
-                && std::env::var_os("PRECIS_NO_VNNI").is_none()
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        {
-            false
-        }
-    })
-}
 
 /// Most rows of one VNNI tile (AVX-512 has 32 vector registers: 3 accumulators a row).
 pub const MAX_ROWS: usize = 6;
@@ -44,7 +27,7 @@ pub mod x86 {
     pub const U5: u8 = 1;
     pub const U8: u8 = 2;
 
-    /// Same contract as `kernels::avx2::tile8` (KIND U4 or U5) and `tile8_u8` (KIND U8).
+    /// Same contract as `kernels::avx2::tile8_q4_q5` (KIND U4: Q4_0, Q4_1, Q4_K; U5: Q5_0) and `tile8_q8_0` (KIND U8: Q8_0, F16, F32).
     ///
     /// # Safety
     /// avx2, fma, avx512vnni and avx512vl present; `w.kind` as `KIND` says; rows in range;

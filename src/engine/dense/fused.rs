@@ -370,6 +370,8 @@ mod cuda {
         let dev = s.device.clone();
         let src = view::<T>(s, l)?;
         let n = rows * ff;
+        // SAFETY: uninitialised device memory of n values; the kernel writes every one of the
+        // n = rows·ff outputs (one thread each) before anything reads the buffer.
         let out = unsafe { dev.alloc::<T>(n)? };
         let func = dev.get_or_load_custom_func(&format!("silu_mul_{}", suffix::<T>()), MODULE, PTX)?;
         let mut b = func.builder();
@@ -378,6 +380,10 @@ mod cuda {
         builder_arg!(b, ff as i32, n);
         let cfg =
             LaunchConfig { grid_dim: (n.div_ceil(256) as u32, 1, 1), block_dim: (256, 1, 1), shared_mem_bytes: 0 };
+        // SAFETY: the arguments match `silu_mul_{f32,f16}(const T* gu, T* out, int ff,
+        // size_t n)` in kernels.cu, with T this storage's type; `src` is the contiguous
+        // [rows, 2·ff] input (split_dims checked the shape) and `out` holds n values; threads
+        // past n return, so no access leaves either buffer.
         unsafe { b.launch(cfg) }.w()?;
         Ok(CudaStorage::wrap_cuda_slice(out, dev))
     }
@@ -396,6 +402,8 @@ mod cuda {
         let rows = lq.dims()[0];
         let cap = op.k.dims()[2];
         let (qkv, cos, sin) = (view::<T>(qkv, lq)?, view::<f32>(cos, lc)?, view::<f32>(sin, ls)?);
+        // SAFETY: uninitialised device memory; the kernel's rows·h blocks each write all hd
+        // values of their (row, head) before the buffer is read.
         let out = unsafe { dev.alloc::<T>(rows * h * hd)? };
         let attn = dev.get_or_load_custom_func(&format!("attn_decode_{}", suffix::<T>()), MODULE, PTX)?;
         with_buffer::<T, _>(&op.k, |kc| {
@@ -424,6 +432,13 @@ mod cuda {
                         block_dim: (128, 1, 1),
                         shared_mem_bytes: ((3 * hd + op.len + 1) * 4) as u32,
                     };
+                    // SAFETY: the arguments match `attn_decode_{f32,f16}` in kernels.cu in order
+                    // and type. qkv is the contiguous [rows, (h + 2·kv)·hd] input, cos/sin
+                    // [rows, hd/2] f32, k/v the contiguous [rows, kv, cap, hd] caches this op
+                    // owns (not shared with any other tensor, per AttnDecode's contract) with
+                    // len < cap (the model reserves the cache first), pads one u32 per row.
+                    // The dynamic shared memory holds the 3·hd + len + 1 floats the kernel
+                    // uses; the model calls this only where AttnDecode::fits allows it.
                     unsafe { b.launch(cfg) }.w()?;
                     Ok(())
                 })
@@ -451,6 +466,8 @@ mod cuda {
         if !(lx.start_offset() * size).is_multiple_of(16) || !(lw.start_offset() * size).is_multiple_of(16) {
             candle_core::bail!("gemv: misaligned input");
         }
+        // SAFETY: uninitialised device memory; one warp per output column writes all `rows`
+        // values of its column (grid n/8 rounded up, 8 warps a block) before it is read.
         let out = unsafe { dev.alloc::<T>(rows * n)? };
         let func = dev.get_or_load_custom_func(&format!("{name}_{}", suffix::<T>()), MODULE, PTX)?;
         let mut b = func.builder();
@@ -459,6 +476,11 @@ mod cuda {
         b.arg(&out);
         builder_arg!(b, rows as i32, n as i32, k as i32);
         let cfg = LaunchConfig { grid_dim: (n.div_ceil(8) as u32, 1, 1), block_dim: (256, 1, 1), shared_mem_bytes: 0 };
+        // SAFETY: the arguments match `gemv_*`/`gemv_silu_*(const T* x, const T* w, T* y,
+        // int rows, int n, int k)` in kernels.cu. gemv_dims checked rows <= 16 (the kernel's
+        // GEMV_MAX_ROWS), k % 8 == 0 and w [n, k] against x [rows, k] (gemv_silu: [rows, 2k]);
+        // both start 16-byte aligned (checked above) for the kernel's vector loads; warps
+        // past column n return.
         unsafe { b.launch(cfg) }.w()?;
         Ok(CudaStorage::wrap_cuda_slice(out, dev))
     }
@@ -477,6 +499,8 @@ mod cuda {
     ) -> Result<CudaStorage> {
         let dev = x.device.clone();
         let (x, y, w) = (view::<T>(x, lx)?, view::<T>(y, ly)?, view::<T>(w, lw)?);
+        // SAFETY: uninitialised device memory; block r writes all d values of both halves of
+        // its row (the sum and its norm) before the buffer is read.
         let out = unsafe { dev.alloc::<T>(2 * rows * d)? };
         let func = dev.get_or_load_custom_func(&format!("add_rms_{}", suffix::<T>()), MODULE, PTX)?;
         let mut b = func.builder();
@@ -486,6 +510,9 @@ mod cuda {
         b.arg(&out);
         builder_arg!(b, d as i32, rows as i32, eps);
         let cfg = LaunchConfig { grid_dim: (rows as u32, 1, 1), block_dim: (256, 1, 1), shared_mem_bytes: 0 };
+        // SAFETY: the arguments match `add_rms_{f32,f16}(const T* x, const T* y, const T* w,
+        // T* out, int d, int rows, float eps)` in kernels.cu; rows_dims checked x and y
+        // [rows, d] and w [d], all contiguous views; `out` holds 2·rows·d values.
         unsafe { b.launch(cfg) }.w()?;
         Ok(CudaStorage::wrap_cuda_slice(out, dev))
     }

@@ -4,8 +4,8 @@
 //! writes its K/V at the same cache index and each keeps its own RoPE position. This is the
 //! default on CUDA (candle's quantised models take one position for a whole batch); on the
 //! CPU it runs too, slowly, which lets the tests check it against the other backends.
-//! On CUDA, a one-token step runs the fused kernels of `fused.rs` (`PRECIS_DENSE_FUSED=0`
-//! turns them off). Owns the weights and the batch's KV cache; must not touch tokenisation
+//! On CUDA, a one-token step runs the fused kernels of `fused.rs` (the `no_fused` load
+//! switch turns them off). Owns the weights and the batch's KV cache; must not touch tokenisation
 //! or sampling.
 
 mod fused;
@@ -92,8 +92,8 @@ pub struct DenseModel {
 
 impl DenseModel {
     /// Loads the weights of a checked llama or qwen2 GGUF file onto `device`, dequantising
-    /// every weight to `dtype`.
-    pub fn load(info: &GgufInfo, device: &Device, dtype: DType) -> Result<Self> {
+    /// every weight to `dtype`; `fused`: one-token steps on CUDA run the fused kernels.
+    pub fn load(info: &GgufInfo, device: &Device, dtype: DType, fused: bool) -> Result<Self> {
         let cfg = Config::from_gguf(info)?;
         let path = info.path.as_path();
         let w = Weights { info, file: info.open()?, device, dtype };
@@ -136,9 +136,7 @@ impl DenseModel {
         let table = |v: Vec<f32>| Tensor::from_vec(v, (cfg.ctx, half), device);
         let (cos32, sin32) = (table(cos).map_err(|e| w.err(e))?, table(sin).map_err(|e| w.err(e))?);
         let (cos, sin) = (cos32.to_dtype(dtype).map_err(|e| w.err(e))?, sin32.to_dtype(dtype).map_err(|e| w.err(e))?);
-        let fused = device.is_cuda()
-            && matches!(dtype, DType::F32 | DType::F16)
-            && std::env::var("PRECIS_DENSE_FUSED").map_or(true, |v| v != "0");
+        let fused = fused && device.is_cuda() && matches!(dtype, DType::F32 | DType::F16);
         Ok(DenseModel {
             cfg,
             device: device.clone(),
@@ -193,10 +191,6 @@ impl DenseModel {
 
     pub fn context_length(&self) -> usize {
         self.cfg.ctx
-    }
-
-    pub fn dtype(&self) -> DType {
-        self.dtype
     }
 
     /// Forget every sequence.
