@@ -10,7 +10,10 @@ use super::{text, Ctx};
 /// Salience against novelty in maximal marginal relevance.
 const LAMBDA: f32 = 0.7;
 /// Least "closeness" of two sentences of the same section (spreads points over sections).
-const SAME_SECTION: f32 = 0.3;
+const SAME_SECTION: f32 = 0.5;
+/// Least "closeness" of two sentences in the same of `want` equal parts of the document
+/// (spreads points over a long document whatever its headings).
+const SAME_PART: f32 = 0.3;
 /// Salience kept by a sentence that compresses only by a hard cut.
 const HARD_CUT: f32 = 0.8;
 /// Sentences considered, best first (MMR is quadratic in them).
@@ -46,6 +49,7 @@ pub(super) fn run(cx: &Ctx, sal: &Salience, want: usize, budget: usize) -> Vec<C
             }
         })
         .collect();
+    let part = |c: &Candidate| cx.plan.sentences[c.sentence].start * want / cx.doc.text.len().max(1);
     let mut chosen: Vec<Candidate> = Vec::new();
     let mut words = 0;
     while chosen.len() < want && !pool.is_empty() {
@@ -54,12 +58,14 @@ pub(super) fn run(cx: &Ctx, sal: &Salience, want: usize, budget: usize) -> Vec<C
                 .iter()
                 .map(|o| {
                     let same = sal.section[o.sentence] == sal.section[c.sentence] && sal.section[c.sentence] > 0;
-                    let s = sal.similarity(o.sentence, c.sentence);
+                    let mut s = sal.similarity(o.sentence, c.sentence);
                     if same {
-                        s.max(SAME_SECTION)
-                    } else {
-                        s
+                        s = s.max(SAME_SECTION);
                     }
+                    if part(o) == part(c) {
+                        s = s.max(SAME_PART);
+                    }
+                    s
                 })
                 .fold(0.0f32, f32::max)
         };
