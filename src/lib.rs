@@ -27,6 +27,7 @@ pub mod error;
 pub mod ground;
 pub mod hub;
 pub mod input;
+pub mod interrupt;
 pub mod pipeline;
 pub mod progress;
 pub mod registry;
