@@ -103,8 +103,9 @@ pub(crate) fn check_folder_writable(dir: &Path) -> std::result::Result<(), Strin
         .map(drop)
         .map_err(|e| {
             // tempfile's message names the probe's own path: say only why.
-            let e = e.raw_os_error().map_or(e, std::io::Error::from_raw_os_error);
-            format!("folder {} does not take new files: {e}", dir.display())
+            let e = e.to_string();
+            let why = e.split(" at path \"").next().unwrap_or(&e);
+            format!("folder {} does not take new files: {why}", dir.display())
         })
 }
 
