@@ -127,7 +127,15 @@ impl Document {
         match format {
             Format::Text => plain(body, base, &mut b),
             Format::Markdown => markdown::extract(body, base, &mut b),
-            Format::Html => html::extract(body, base, &mut b),
+            Format::Html => {
+                if !html::extract(body, base, &mut b) {
+                    warnings.push(format!(
+                        "{}: HTML nested more than {} levels deep; read as text with the markup removed",
+                        path.display(),
+                        html::MAX_DEPTH
+                    ));
+                }
+            }
         }
         if b.is_empty() {
             return Err(Error::input(path, "empty document (no text left after removing markup)"));
