@@ -343,3 +343,29 @@ fn outputs_get_the_usual_file_mode() {
     let mode = std::fs::metadata(&o).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o666 & !umask, "mode {mode:o}");
 }
+
+#[test]
+fn an_interrupt_says_what_was_left_and_exits_130() {
+    use std::process::Stdio;
+    // stdin left open: precis waits in the read, then gets SIGINT (and SIGTERM).
+    for (sig, code, word) in [(libc::SIGINT, 130, "interrupted"), (libc::SIGTERM, 143, "terminated")] {
+        let dir = tempfile::tempdir().unwrap();
+        let o = dir.path().join("s.json");
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("precis"))
+            .args(["summarize", "-m", "fake", "-", "-o"])
+            .arg(&o)
+            .stdin(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        // SAFETY: signalling the child this test started.
+        assert_eq!(unsafe { libc::kill(child.id() as i32, sig) }, 0);
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(code), "{}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains(word) && err.trim().lines().count() == 1, "{err}");
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert!(left.is_empty(), "{left:?}");
+    }
+}

@@ -38,7 +38,7 @@ pub fn run(args: SummarizeArgs, verbosity: i8) -> Result<()> {
         return Err(Error::Usage("-o: with several inputs, -o must name a folder".into()));
     }
     if args.plan {
-        return plan(&args, &cfg, &opts);
+        return plan(&args, &cfg, &opts, verbosity);
     }
     // Where each summary goes, checked before anything is read or run.
     let targets = targets(&args.files, args.output.as_deref(), format)?;
@@ -127,7 +127,7 @@ fn emit(text: &str, target: Option<&Path>) -> Result<()> {
 
 /// `--plan`: chunks and an estimate, from the tokenizer alone: the model is resolved and
 /// checked as a run does it (`session::preview`), its weights never loaded.
-fn plan(args: &SummarizeArgs, cfg: &RunConfig, opts: &SummarizeOptions) -> Result<()> {
+fn plan(args: &SummarizeArgs, cfg: &RunConfig, opts: &SummarizeOptions, verbosity: i8) -> Result<()> {
     let preview = session::preview(cfg)?;
     let context = preview.context_length;
     // The speed of the last `precis bench` of this file is recorded under its sha256.
@@ -140,7 +140,12 @@ fn plan(args: &SummarizeArgs, cfg: &RunConfig, opts: &SummarizeOptions) -> Resul
     };
     for f in &args.files {
         let doc = Document::read_limited(f, args.summary.max_input_bytes)?;
-        let p = pipeline::plan(&doc, context, opts, &mut |s| preview.count_tokens(s));
+        let pb = progress::bytes_spinner(verbosity, "plan", "tokenised");
+        let p = pipeline::plan(&doc, context, opts, &mut |s| {
+            pb.inc(s.len() as u64);
+            preview.count_tokens(s)
+        });
+        pb.finish_and_clear();
         println!(
             "{}: {} bytes, {} tokens, {} sentences",
             doc.path.display(),
