@@ -16,6 +16,8 @@
 //! - [`pipeline`], [`summary`], [`render`]: map → reduce → ground, the summary type, output.
 //! - [`bench`]: llama-bench style measurements.
 //! - [`cli`]: the command line; the only place clap appears.
+//! - [`atomic`], [`interrupt`], [`progress`]: output files written whole, the SIGINT/SIGTERM
+//!   line and temp-file cleanup, progress bars.
 
 pub mod atomic;
 pub mod bench;

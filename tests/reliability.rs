@@ -74,7 +74,13 @@ fn an_output_file_that_is_the_input_is_refused_in_every_format() {
     let dotted = dir.path().join(".").join("a.txt");
     for format in ["json", "markdown", "text"] {
         for o in [&a, &link, &dotted] {
-            let out = precis().args(["summarize", "-m", "fake", "--format", format]).arg(&a).arg("-o").arg(o).output().unwrap();
+            let out = precis()
+                .args(["summarize", "-m", "fake", "--format", format])
+                .arg(&a)
+                .arg("-o")
+                .arg(o)
+                .output()
+                .unwrap();
             assert_eq!(out.status.code(), Some(2), "{format} -o {o:?}: {}", stderr(&out));
             assert!(stderr(&out).contains("is an input"), "{}", stderr(&out));
             assert_eq!(std::fs::read_to_string(&a).unwrap(), ARTICLE, "{format} -o {o:?} replaced the input");
@@ -140,7 +146,11 @@ fn a_cached_blob_with_one_byte_flipped_is_caught() {
     let mut bad = bytes.clone();
     bad[1000] ^= 1;
     std::thread::sleep(Duration::from_millis(20));
-    std::fs::OpenOptions::new().write(true).open(&blob).and_then(|mut f| std::io::Write::write_all(&mut f, &bad)).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&blob)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, &bad))
+        .unwrap();
     let err = precis::hub::resolve(&card, &o).unwrap_err().to_string();
     assert!(err.contains("sha256 mismatch") && err.contains(&sha(&bad)), "{err}");
     assert!(!err.contains('\n'), "one line: {err}");
@@ -205,7 +215,14 @@ fn markdown_and_text_batches_resume() {
         write(&src, "sub/b.md", format!("# Title\n\n{ARTICLE}").as_bytes());
         let out = dir.path().join("out");
         let run = || {
-            let o = precis().arg("batch").arg(&src).arg("--out").arg(&out).args(["-m", "fake", "--format", format]).output().unwrap();
+            let o = precis()
+                .arg("batch")
+                .arg(&src)
+                .arg("--out")
+                .arg(&out)
+                .args(["-m", "fake", "--format", format])
+                .output()
+                .unwrap();
             assert!(o.status.success(), "{format}: {}", stderr(&o));
             manifest(&out)
         };
@@ -239,7 +256,14 @@ fn odd_input_names_map_inside_out() {
     }
     let out = dir.path().join("out");
     for format in ["json", "text", "markdown"] {
-        let o = precis().arg("batch").arg(&src).arg("--out").arg(&out).args(["-m", "fake", "--format", format, "--force"]).output().unwrap();
+        let o = precis()
+            .arg("batch")
+            .arg(&src)
+            .arg("--out")
+            .arg(&out)
+            .args(["-m", "fake", "--format", format, "--force"])
+            .output()
+            .unwrap();
         assert!(o.status.success(), "{format}: {}", stderr(&o));
         let lines = manifest(&out);
         assert_eq!(lines.len(), 5, "{lines:?}");
@@ -274,7 +298,8 @@ fn utf16_says_so() {
 #[test]
 fn too_little_text_is_refused_not_invented() {
     let dir = tempfile::tempdir().unwrap();
-    for (name, text) in [("one.txt", "x"), ("zw.txt", "\u{200b}\u{200b}\u{2060}\n"), ("few.txt", "Three short words.")] {
+    for (name, text) in [("one.txt", "x"), ("zw.txt", "\u{200b}\u{200b}\u{2060}\n"), ("few.txt", "Three short words.")]
+    {
         let f = write(dir.path(), name, text.as_bytes());
         let out = precis().args(["summarize", "-m", "fake"]).arg(&f).output().unwrap();
         assert_eq!(out.status.code(), Some(1), "{name}: {}", stderr(&out));
@@ -316,7 +341,8 @@ fn a_second_batch_on_the_same_out_is_told_the_lock_is_held() {
     write(&src, "a.txt", ARTICLE.as_bytes());
     let out = dir.path().join("out");
     std::fs::create_dir_all(&out).unwrap();
-    let lock = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(out.join(".precis.lock")).unwrap();
+    let lock =
+        std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(out.join(".precis.lock")).unwrap();
     // SAFETY: flock on a file this test owns.
     assert_eq!(unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&lock), libc::LOCK_EX | libc::LOCK_NB) }, 0);
     let o = precis().arg("batch").arg(&src).arg("--out").arg(&out).args(["-m", "fake"]).output().unwrap();
@@ -351,7 +377,7 @@ fn an_interrupt_says_what_was_left_and_exits_130() {
     for (sig, code, word) in [(libc::SIGINT, 130, "interrupted"), (libc::SIGTERM, 143, "terminated")] {
         let dir = tempfile::tempdir().unwrap();
         let o = dir.path().join("s.json");
-        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("precis"))
+        let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("precis"))
             .args(["summarize", "-m", "fake", "-", "-o"])
             .arg(&o)
             .stdin(Stdio::piped())

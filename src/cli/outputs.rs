@@ -46,8 +46,11 @@ fn identity(p: &Path) -> Option<PathBuf> {
 /// Refuses outputs that are (or resolve to) one of `inputs`, or that two inputs share.
 /// `flag` names the option in the message (`-o`, `--out`).
 pub(crate) fn check_not_inputs(pairs: &[(&Path, PathBuf)], flag: &str) -> Result<()> {
-    let inputs: Vec<_> =
-        pairs.iter().filter(|(i, _)| *i != Path::new("-")).filter_map(|(i, _)| identity(i).map(|id| (id, *i))).collect();
+    let inputs: Vec<_> = pairs
+        .iter()
+        .filter(|(i, _)| *i != Path::new("-"))
+        .filter_map(|(i, _)| identity(i).map(|id| (id, *i)))
+        .collect();
     for (input, out) in pairs {
         if let Some(id) = identity(out) {
             if let Some((_, hit)) = inputs.iter().find(|(i, _)| *i == id) {
@@ -81,7 +84,10 @@ pub(crate) fn check_writable(path: &Path) -> Result<()> {
             return Err(Error::Usage(format!("{}: is a folder; name a file to write the summary to", path.display())));
         }
         if !m.is_file() {
-            return Err(Error::Usage(format!("{}: not a regular file; precis writes summaries to files", path.display())));
+            return Err(Error::Usage(format!(
+                "{}: not a regular file; precis writes summaries to files",
+                path.display()
+            )));
         }
     }
     let dir = match path.parent() {
@@ -97,16 +103,12 @@ pub(crate) fn check_folder_writable(dir: &Path) -> std::result::Result<(), Strin
         return Err(format!("{} is not a folder", dir.display()));
     }
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create folder {}: {e}", dir.display()))?;
-    tempfile::Builder::new()
-        .prefix(".precis-probe-")
-        .tempfile_in(dir)
-        .map(drop)
-        .map_err(|e| {
-            // tempfile's message names the probe's own path: say only why.
-            let e = e.to_string();
-            let why = e.split(" at path \"").next().unwrap_or(&e);
-            format!("folder {} does not take new files: {why}", dir.display())
-        })
+    tempfile::Builder::new().prefix(".precis-probe-").tempfile_in(dir).map(drop).map_err(|e| {
+        // tempfile's message names the probe's own path: say only why.
+        let e = e.to_string();
+        let why = e.split(" at path \"").next().unwrap_or(&e);
+        format!("folder {} does not take new files: {why}", dir.display())
+    })
 }
 
 #[cfg(test)]

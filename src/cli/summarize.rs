@@ -1,12 +1,12 @@
 //! `precis summarize FILE...`: read, plan (or summarise), render, write.
 
 use super::args::{SummarizeArgs, SummaryArgs};
+use super::outputs;
 use crate::config::RunConfig;
 use crate::error::{Error, Result};
 use crate::input::Document;
 use crate::pipeline::{self, SummarizeOptions};
 use crate::render::{self, Format};
-use super::outputs;
 use crate::{atomic, interrupt, progress, session};
 use std::io::Write;
 use std::path::{Path, PathBuf};

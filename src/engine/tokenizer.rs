@@ -171,7 +171,8 @@ pub fn pieces(text: &str) -> Vec<&str> {
         let len = i - start;
         let cut = if c.is_whitespace() {
             run = 0;
-            let between_words = c == ' ' && prev.is_some_and(|p| !p.is_whitespace()) && next.is_some_and(|n| !n.is_whitespace());
+            let between_words =
+                c == ' ' && prev.is_some_and(|p| !p.is_whitespace()) && next.is_some_and(|n| !n.is_whitespace());
             (len >= PIECE && between_words) || len >= 4 * PIECE
         } else {
             run += c.len_utf8();

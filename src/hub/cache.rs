@@ -91,7 +91,16 @@ fn stamp(path: &Path) -> Option<String> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
-        Some(format!("{} {}.{} {}.{} {}:{}", m.len(), m.mtime(), m.mtime_nsec(), m.ctime(), m.ctime_nsec(), m.dev(), m.ino()))
+        Some(format!(
+            "{} {}.{} {}.{} {}:{}",
+            m.len(),
+            m.mtime(),
+            m.mtime_nsec(),
+            m.ctime(),
+            m.ctime_nsec(),
+            m.dev(),
+            m.ino()
+        ))
     }
     #[cfg(not(unix))]
     {

@@ -79,8 +79,11 @@ fn nesting_depth(src: &str) -> usize {
         if tag.starts_with(b"</") {
             depth = depth.saturating_sub(1);
         } else if tag.get(1).is_some_and(u8::is_ascii_alphabetic) {
-            let name: String =
-                tag[1..].iter().take_while(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_lowercase() as char).collect();
+            let name: String = tag[1..]
+                .iter()
+                .take_while(|c| c.is_ascii_alphanumeric())
+                .map(|c| c.to_ascii_lowercase() as char)
+                .collect();
             let head_end = tag.iter().position(|&c| c == b'>').unwrap_or(tag.len());
             let self_closing = head_end > 0 && tag[head_end - 1] == b'/';
             if !self_closing && !NO_DEPTH.contains(&name.as_str()) {
@@ -509,7 +512,10 @@ mod tests {
 
     #[test]
     fn deep_unclosed_nesting_is_read_flat_in_linear_time() {
-        let deep = format!("<html><body><p>Opening words here.</p>{}Deep text &amp; more.</body></html>", "<div><span>".repeat(50_000));
+        let deep = format!(
+            "<html><body><p>Opening words here.</p>{}Deep text &amp; more.</body></html>",
+            "<div><span>".repeat(50_000)
+        );
         assert!(nesting_depth(&deep) > MAX_DEPTH);
         let t0 = std::time::Instant::now();
         let mut b = TextBuilder::new();
