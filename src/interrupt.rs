@@ -34,9 +34,21 @@ pub fn temp_done(path: &Path) {
 
 #[cfg(unix)]
 static PIPE_WRITE: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
+static SIGNALLED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Called as the run ends: if a signal came, the watcher thread is ending the process
+/// (with the signal's exit code and its line); wait for it rather than race it.
+pub fn settle() {
+    if SIGNALLED.load(std::sync::atomic::Ordering::SeqCst) {
+        loop {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+}
 
 #[cfg(unix)]
 extern "C" fn on_signal(sig: libc::c_int) {
+    SIGNALLED.store(true, std::sync::atomic::Ordering::SeqCst);
     let fd = PIPE_WRITE.load(std::sync::atomic::Ordering::Relaxed);
     let b = sig as u8;
     // SAFETY: write(2) is async-signal-safe; the buffer is one byte on this stack.

@@ -377,7 +377,7 @@ fn an_interrupt_says_what_was_left_and_exits_130() {
     for (sig, code, word) in [(libc::SIGINT, 130, "interrupted"), (libc::SIGTERM, 143, "terminated")] {
         let dir = tempfile::tempdir().unwrap();
         let o = dir.path().join("s.json");
-        let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("precis"))
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("precis"))
             .args(["summarize", "-m", "fake", "-", "-o"])
             .arg(&o)
             .stdin(Stdio::piped())
@@ -387,7 +387,10 @@ fn an_interrupt_says_what_was_left_and_exits_130() {
         std::thread::sleep(Duration::from_millis(300));
         // SAFETY: signalling the child this test started.
         assert_eq!(unsafe { libc::kill(child.id() as i32, sig) }, 0);
+        // Keep stdin open until precis has ended (wait_with_output would close it first).
+        let stdin = child.stdin.take();
         let out = child.wait_with_output().unwrap();
+        drop(stdin);
         assert_eq!(out.status.code(), Some(code), "{}", stderr(&out));
         let err = stderr(&out);
         assert!(err.contains(word) && err.trim().lines().count() == 1, "{err}");

@@ -42,6 +42,7 @@ pub fn main() -> i32 {
         Command::Man(a) => shell::man(a),
     };
     tracing::debug!("finished {:.3} s after main started", start.elapsed().as_secs_f64());
+    crate::interrupt::settle();
     match result {
         Ok(()) => 0,
         Err(e) => {
