@@ -12,21 +12,21 @@ static STATUS: Mutex<Option<String>> = Mutex::new(None);
 static TEMPS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
 /// What to say if the run is interrupted now (e.g. "3 of 10 documents summarised; …").
-pub fn set_status(line: impl Into<String>) {
+pub(crate) fn set_status(line: impl Into<String>) {
     if let Ok(mut s) = STATUS.lock() {
         *s = Some(line.into());
     }
 }
 
 /// Registers a temporary file to remove if the run is interrupted before it is renamed.
-pub fn temp_created(path: &Path) {
+pub(crate) fn temp_created(path: &Path) {
     if let Ok(mut t) = TEMPS.lock() {
         t.push(path.to_path_buf());
     }
 }
 
 /// Unregisters a temporary file (renamed into place or removed).
-pub fn temp_done(path: &Path) {
+pub(crate) fn temp_done(path: &Path) {
     if let Ok(mut t) = TEMPS.lock() {
         t.retain(|p| p != path);
     }
@@ -38,7 +38,7 @@ static SIGNALLED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool:
 
 /// Called as the run ends: if a signal came, the watcher thread is ending the process
 /// (with the signal's exit code and its line); wait for it rather than race it.
-pub fn settle() {
+pub(crate) fn settle() {
     if SIGNALLED.load(std::sync::atomic::Ordering::SeqCst) {
         loop {
             std::thread::sleep(std::time::Duration::from_millis(50));
@@ -59,7 +59,7 @@ extern "C" fn on_signal(sig: libc::c_int) {
 
 /// Installs the handlers and starts the watcher thread (once, before other threads).
 #[cfg(unix)]
-pub fn install() {
+pub(crate) fn install() {
     let mut fds = [0 as libc::c_int; 2];
     // SAFETY: pipe(2) fills the two descriptors; sigaction installs a handler that only
     // calls write(2); both are called before any other thread exists.
@@ -105,4 +105,4 @@ pub fn install() {
 }
 
 #[cfg(not(unix))]
-pub fn install() {}
+pub(crate) fn install() {}

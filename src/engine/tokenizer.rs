@@ -153,7 +153,7 @@ impl GgufTokenizer {
 }
 
 /// The longest run without whitespace handed to BPE as one piece.
-pub const MAX_RUN: usize = 256;
+pub(crate) const MAX_RUN: usize = 256;
 /// Text is encoded in pieces of about this many bytes.
 const PIECE: usize = 8 << 10;
 
@@ -161,7 +161,7 @@ const PIECE: usize = 8 << 10;
 /// that stands between two non-space characters once it holds [`PIECE`] bytes (at any
 /// whitespace once it holds four times that), and no piece holds a whitespace-free run of
 /// more than [`MAX_RUN`] bytes.
-pub fn pieces(text: &str) -> Vec<&str> {
+pub(crate) fn pieces(text: &str) -> Vec<&str> {
     let mut out = Vec::new();
     let (mut start, mut run) = (0usize, 0usize);
     let mut prev: Option<char> = None;
