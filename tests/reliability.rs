@@ -118,7 +118,6 @@ fn tiny_card(bytes: &[u8]) -> precis::registry::ModelCard {
         name: "Tiny test model".into(),
         architecture: "llama".into(),
         default: false,
-        context_length: 128,
         eog_tokens: vec!["</s>".into()],
         file: precis::registry::HubFile {
             repo: REPO.into(),
