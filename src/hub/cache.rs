@@ -188,14 +188,18 @@ pub(super) fn link_snapshot(layout: &Layout, blob: &Path) -> Result<()> {
 
 /// A temporary file in `dir` (created if needed) for an atomic write, with the mode of an
 /// ordinary new file (0666 less the umask, as huggingface_hub leaves blobs), not
-/// tempfile's private 0600, so that a shared cache stays readable.
+/// tempfile's private 0600, so that a shared cache stays readable. An interrupted run
+/// removes it.
 pub(super) fn new_temp(dir: &Path) -> Result<tempfile::NamedTempFile> {
     fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let mut b = tempfile::Builder::new();
     b.prefix(".precis-").suffix(".incomplete");
     #[cfg(unix)]
     b.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
-    b.tempfile_in(dir).map_err(|e| Error::io(dir, e))
+    let tmp = b.tempfile_in(dir).map_err(|e| Error::io(dir, e))?;
+    // Removed if the run is interrupted (a path already renamed away is simply gone).
+    crate::interrupt::temp_created(tmp.path());
+    Ok(tmp)
 }
 
 /// Writes `refs/REVISION` (what hf-hub writes too, so its `Cache::get` finds the file).
