@@ -25,8 +25,12 @@ impl ModelSpec {
             Some("fake") => Ok(ModelSpec::Fake),
             Some(a) if a.ends_with(".gguf") || a.contains('/') || std::path::Path::new(a).is_file() => {
                 let p = PathBuf::from(a);
+                if p.is_dir() {
+                    return Err(Error::Usage(format!("--model {a}: is a folder; name a .gguf file or a card id")));
+                }
                 if !p.is_file() {
-                    return Err(Error::Usage(format!("--model {a}: no such file")));
+                    let why = if p.exists() { "not a regular file" } else { "no such file" };
+                    return Err(Error::Usage(format!("--model {a}: {why}")));
                 }
                 Ok(ModelSpec::Path(p))
             }

@@ -1,12 +1,12 @@
 //! Reading documents: bytes from a file or stdin → checked, decoded, clean text to
 //! summarise, with a map from every byte of that text back to the source file.
 //!
-//! Owns: format detection, binary/empty checks, lossy UTF-8 decoding and its warning, plain
-//! text normalisation, and the `Document` API (`raw_span`, `quote`). Markdown and HTML
-//! extraction live in `input/markdown.rs` and `input/html.rs`; the offset map in
-//! `input/textmap.rs`. Must not touch sentences, chunks, tokens or models.
+//! Owns: format detection, binary/empty/too-short checks, lossy UTF-8 decoding and its
+//! warning, plain text normalisation, and the `Document` API (`raw_span`, `quote`).
+//! Bounded reading lives in `input/read.rs`; Markdown and HTML extraction in
+//! `input/markdown.rs` and `input/html.rs`; the offset map in `input/textmap.rs`. Must not
+//! touch sentences, chunks, tokens or models.
 
-use std::io::Read;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -16,7 +16,13 @@ use crate::error::{Error, Result};
 
 mod html;
 mod markdown;
+mod read;
 mod textmap;
+
+pub use read::DEFAULT_MAX_INPUT_BYTES;
+
+/// Fewer words than this is too little text to summarise: a summary of it would be made up.
+pub const MIN_WORDS: usize = 20;
 
 use textmap::{Fix, OffsetMap, Sep, TextBuilder};
 
@@ -67,21 +73,42 @@ pub struct Document {
 }
 
 impl Document {
-    /// Reads a file, or stdin when `path` is `-`.
+    /// Reads a regular file, or stdin when `path` is `-`, of at most
+    /// [`DEFAULT_MAX_INPUT_BYTES`].
     pub fn read(path: &Path) -> Result<Document> {
-        let raw = if path == Path::new("-") {
-            let mut v = Vec::new();
-            std::io::stdin().lock().read_to_end(&mut v).map_err(|e| Error::io(path, e))?;
-            v
-        } else {
-            std::fs::read(path).map_err(|e| Error::io(path, e))?
-        };
+        Self::read_limited(path, DEFAULT_MAX_INPUT_BYTES)
+    }
+
+    /// Reads a regular file, or stdin when `path` is `-`, of at most `max_bytes`.
+    pub fn read_limited(path: &Path, max_bytes: u64) -> Result<Document> {
+        let raw = read::read_bounded(path, max_bytes)?;
         Self::from_bytes(path.to_path_buf(), raw, None)
+    }
+
+    /// Words in the clean text (whitespace-separated runs with a letter or digit).
+    pub fn words(&self) -> usize {
+        self.text.split_whitespace().filter(|w| w.chars().any(char::is_alphanumeric)).count()
+    }
+
+    /// Errs when the document has too little text to summarise ([`MIN_WORDS`]).
+    pub fn check_enough_text(&self) -> Result<()> {
+        let n = self.words();
+        if n < MIN_WORDS {
+            let what = if n == 1 { "1 word".to_string() } else { format!("{n} words") };
+            return Err(Error::input(
+                &self.path,
+                format!("too little text to summarise: {what} (precis needs at least {MIN_WORDS})"),
+            ));
+        }
+        Ok(())
     }
 
     /// Builds a document from bytes; `format` defaults to [`Format::from_path`], except that
     /// a source with no known extension that starts like an HTML page is read as HTML.
     pub fn from_bytes(path: PathBuf, raw: Vec<u8>, format: Option<Format>) -> Result<Document> {
+        if let Some(why) = read::not_text(&raw) {
+            return Err(Error::input(path, why));
+        }
         if looks_binary(&raw) {
             return Err(Error::input(path, "binary file, not text"));
         }
@@ -100,7 +127,15 @@ impl Document {
         match format {
             Format::Text => plain(body, base, &mut b),
             Format::Markdown => markdown::extract(body, base, &mut b),
-            Format::Html => html::extract(body, base, &mut b),
+            Format::Html => {
+                if !html::extract(body, base, &mut b) {
+                    warnings.push(format!(
+                        "{}: HTML nested more than {} levels deep; read as text with the markup removed",
+                        path.display(),
+                        html::MAX_DEPTH
+                    ));
+                }
+            }
         }
         if b.is_empty() {
             return Err(Error::input(path, "empty document (no text left after removing markup)"));

@@ -16,6 +16,8 @@
 //! - [`pipeline`], [`summary`], [`render`]: map → reduce → ground, the summary type, output.
 //! - [`bench`]: llama-bench style measurements.
 //! - [`cli`]: the command line; the only place clap appears.
+//! - [`atomic`], `interrupt`, [`progress`]: output files written whole, the SIGINT/SIGTERM
+//!   line and temp-file cleanup, progress bars.
 
 pub mod atomic;
 pub mod bench;
@@ -27,6 +29,7 @@ pub mod error;
 pub mod ground;
 pub mod hub;
 pub mod input;
+pub(crate) mod interrupt;
 pub mod pipeline;
 pub mod progress;
 pub mod registry;

@@ -24,3 +24,18 @@ pub fn bar(total: u64, verbosity: i8, label: &str) -> ProgressBar {
     pb.set_prefix(label.to_string());
     pb
 }
+
+/// A spinner counting bytes of work done (for work of unknown length); hidden when progress
+/// is off.
+pub fn bytes_spinner(verbosity: i8, label: &str, what: &str) -> ProgressBar {
+    if !enabled(verbosity) {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    pb.set_style(
+        ProgressStyle::with_template(&format!("{{prefix:>10}} {{spinner}} {{bytes}} {what} ({{elapsed}})"))
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    pb.set_prefix(label.to_string());
+    pb
+}

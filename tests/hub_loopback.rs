@@ -396,6 +396,26 @@ fn a_file_python_downloaded_is_found_and_a_corrupt_one_is_evicted() {
 }
 
 #[test]
+fn a_cached_file_changed_in_place_is_fetched_again_when_online() {
+    let bytes = model_bytes();
+    let card = card(&bytes, vec![]);
+    let hub = Hub::start(Mode::Lfs { served: bytes.clone(), etag: sha(&bytes) });
+    let cache = tempfile::tempdir().unwrap();
+    let o = opts(cache.path(), &hub.url());
+    let link = python_layout(cache.path(), &sha(&bytes), &bytes);
+    assert_eq!(resolve(&card, &o).unwrap().source, Source::Cache);
+    // One byte flipped in the blob, in place (same size, same name): hashed again, found
+    // bad, removed, and fetched again from the hub.
+    let blob = repo_dir(cache.path()).join("blobs").join(sha(&bytes));
+    let mut bad = bytes.clone();
+    bad[42] ^= 0x10;
+    std::fs::OpenOptions::new().write(true).open(&blob).unwrap().write_all(&bad).unwrap();
+    let got = resolve(&card, &o).unwrap();
+    assert_eq!(got, Resolved { path: link, source: Source::Hub });
+    assert_eq!(std::fs::read(&got.path).unwrap(), bytes);
+}
+
+#[test]
 fn a_file_put_at_the_snapshot_path_by_hand_is_checked_and_adopted() {
     let bytes = model_bytes();
     let card = card(&bytes, vec![]);

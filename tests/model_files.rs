@@ -105,7 +105,7 @@ fn cli_reports_a_corrupt_model_in_one_line_with_exit_1() {
     let m = dir.path().join("broken.gguf");
     std::fs::write(&m, b"GGUF\x03\0\0\0garbage").unwrap();
     let art = dir.path().join("a.txt");
-    std::fs::write(&art, "Some article text that is long enough to summarise. It has two sentences.").unwrap();
+    std::fs::write(&art, "Some article text that is long enough to summarise, with more than twenty words in it. It has two sentences, and this is the second one.").unwrap();
     let out = assert_cmd::Command::cargo_bin("precis")
         .unwrap()
         .args(["summarize", "--device", "cpu", "-m"])

@@ -24,7 +24,8 @@ const AFTER: &str = "Examples:
   precis completions bash > precis.bash        shell completions (bash, zsh, fish, ...)
   precis man > precis.1                        the man page
 
-Exit codes: 0 ok; 1 failure (or a batch with failures); 2 usage error; 130 interrupted.";
+Exit codes: 0 ok; 1 failure (or a batch with failures); 2 usage error; 130 interrupted
+(SIGINT), 143 terminated (SIGTERM).";
 
 #[derive(Parser, Debug)]
 #[command(name = "precis", version, about = SHORT_ABOUT, long_about = ABOUT, after_help = AFTER, propagate_version = true)]
@@ -159,6 +160,32 @@ pub struct SummaryArgs {
     /// Key points in the summary [default: from the document's length].
     #[arg(long, value_name = "N")]
     pub points: Option<usize>,
+    /// Refuse inputs larger than this (bytes; K, M, G suffixes) [default: 32M].
+    #[arg(long, value_name = "BYTES", value_parser = parse_bytes, default_value = "32M")]
+    pub max_input_bytes: u64,
+}
+
+/// `1000`, `64K`, `32M`, `1G` (powers of 1024) → bytes.
+fn parse_bytes(s: &str) -> std::result::Result<u64, String> {
+    let t = s.trim();
+    let (num, mult) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let m = match c.to_ascii_uppercase() {
+                'K' => 1u64 << 10,
+                'M' => 1 << 20,
+                'G' => 1 << 30,
+                _ => return Err(format!("{s}: expected a number of bytes, e.g. 1000, 64K, 32M or 1G")),
+            };
+            (&t[..i], m)
+        }
+        _ => (t, 1),
+    };
+    num.trim()
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(mult))
+        .filter(|&n| n > 0)
+        .ok_or_else(|| format!("{s}: expected a positive number of bytes, e.g. 1000, 64K, 32M or 1G"))
 }
 
 #[derive(Args, Debug)]

@@ -1,14 +1,17 @@
 //! `precis batch DIR --out OUTDIR`: every matching document under DIR, each to
-//! OUTDIR/<same path>.json, resumable, with OUTDIR/manifest.jsonl. One bad file never
-//! stops the batch; the exit code is 1 if any failed.
+//! OUTDIR/<same path>.json, resumable in every format, with OUTDIR/manifest.jsonl (the
+//! lock, resume journal and manifest live in `cli/outdir.rs`). One bad file never stops
+//! the batch; the exit code is 1 if any failed.
 
 use super::args::BatchArgs;
+use super::outdir::{OutDir, MANIFEST};
+use super::outputs;
 use crate::error::{Error, Result};
 use crate::input::Document;
 use crate::pipeline::{self, SummarizeOptions};
 use crate::render::{self, Format};
 use crate::summary::Summary;
-use crate::{atomic, progress, session};
+use crate::{atomic, interrupt, progress, session};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -32,6 +35,7 @@ pub fn run(args: BatchArgs, verbosity: i8) -> Result<()> {
     if !args.dir.is_dir() {
         return Err(Error::Usage(format!("{}: not a folder", args.dir.display())));
     }
+    check_out(&args.dir, &args.out)?;
     let globs = globset(&args.glob)?;
     let files = walk(&args.dir, &globs, &args.out)?;
     if files.is_empty() {
@@ -43,25 +47,38 @@ pub fn run(args: BatchArgs, verbosity: i8) -> Result<()> {
     }
     let settings = settings_key(&cfg.model.id(), &opts);
     let outputs = output_paths(&files, &args.dir, &args.out, format);
-    let mut manifest: Vec<ManifestLine> = Vec::new();
+    let mut outdir = OutDir::open(&args.out)?;
+    let manifest_path = args.out.join(MANIFEST);
+    let (mut done, mut failed, mut skipped) = (0usize, 0usize, 0usize);
     let mut engine = None;
     let pb = progress::bar(files.len() as u64, verbosity, "batch");
-    for (file, out) in files.iter().zip(&outputs) {
+    for (k, (file, out)) in files.iter().zip(&outputs).enumerate() {
+        interrupt::set_status(format!(
+            "{k} of {} documents done (manifest.jsonl lists them); stopped at {}; run the same command again to resume",
+            files.len(),
+            file.display()
+        ));
         pb.set_message(file.display().to_string());
         let t0 = Instant::now();
         let rel = file.strip_prefix(&args.dir).unwrap_or(file).display().to_string();
         let result = (|| -> Result<&'static str> {
-            let doc = Document::read(file)?;
-            if !args.force && up_to_date(out, &doc.sha256, &settings) {
+            let doc = Document::read_limited(file, args.summary.max_input_bytes)?;
+            if !args.force
+                && (outdir.up_to_date(out, &doc.sha256, &settings)
+                    || (format == Format::Json && json_up_to_date(out, &doc.sha256, &settings)))
+            {
                 return Ok("skipped");
             }
+            doc.check_enough_text()?;
             if engine.is_none() {
                 engine = Some(session::open(&cfg)?);
             }
             let (eng, model_ref) = engine.as_mut().expect("engine loaded");
             let mut s = pipeline::summarize(&doc, eng.as_mut(), model_ref, &opts, &mut |_, _, _| {})?;
             s.source.path = rel.clone();
-            atomic::write(out, with_settings(&s, &settings, format).as_bytes())?;
+            let bytes = with_settings(&s, &settings, format);
+            atomic::write(out, bytes.as_bytes())?;
+            outdir.record(out, &doc.sha256, &settings, bytes.as_bytes())?;
             Ok("ok")
         })();
         let (status, error) = match result {
@@ -73,33 +90,67 @@ pub fn run(args: BatchArgs, verbosity: i8) -> Result<()> {
                 ("failed", Some(e.to_string()))
             }
         };
-        manifest.push(ManifestLine {
+        match status {
+            "failed" => failed += 1,
+            "skipped" => skipped += 1,
+            _ => {}
+        }
+        done += 1;
+        outdir.manifest_line(&ManifestLine {
             path: rel,
             output: out.strip_prefix(&args.out).unwrap_or(out).display().to_string(),
             status,
             error,
             seconds: (t0.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
-        });
-        write_manifest(&args.out, &manifest)?;
+        })?;
         pb.inc(1);
     }
     pb.finish_and_clear();
-    let failed = manifest.iter().filter(|m| m.status == "failed").count();
-    let skipped = manifest.iter().filter(|m| m.status == "skipped").count();
     if verbosity >= 0 {
         eprintln!(
-            "precis: {} documents: {} summarised, {} up to date, {} failed; manifest at {}",
-            manifest.len(),
-            manifest.len() - failed - skipped,
-            skipped,
-            failed,
-            args.out.join("manifest.jsonl").display()
+            "precis: {done} documents: {} summarised, {skipped} up to date, {failed} failed; manifest at {}",
+            done - failed - skipped,
+            manifest_path.display()
         );
     }
     if failed > 0 {
-        return Err(Error::BatchFailed { failed, total: manifest.len() });
+        return Err(Error::BatchFailed { failed, total: done });
     }
     Ok(())
+}
+
+/// Refuses an OUT that is DIR itself or holds DIR (OUT inside DIR is fine: it is skipped).
+fn check_out(dir: &Path, out: &Path) -> Result<()> {
+    let (Ok(d), Some(o)) = (std::fs::canonicalize(dir), canonical_or_parent(out)) else { return Ok(()) };
+    if d == o {
+        return Err(Error::Usage(format!(
+            "--out {}: is the input folder; summaries need a folder of their own",
+            out.display()
+        )));
+    }
+    if d.starts_with(&o) {
+        return Err(Error::Usage(format!(
+            "--out {}: holds the input folder {}; choose an --out that does not hold it",
+            out.display(),
+            dir.display()
+        )));
+    }
+    outputs::check_folder_writable(out).map_err(|why| Error::input(out, format!("cannot write summaries here: {why}")))
+}
+
+/// `p` canonicalised, or (when it does not exist yet) its nearest existing ancestor's
+/// canonical path joined with the rest.
+fn canonical_or_parent(p: &Path) -> Option<PathBuf> {
+    let abs = std::path::absolute(p).ok()?;
+    let mut rest = Vec::new();
+    let mut cur = abs.as_path();
+    loop {
+        if let Ok(c) = std::fs::canonicalize(cur) {
+            return Some(rest.iter().rev().fold(c, |acc: PathBuf, n| acc.join(n)));
+        }
+        rest.push(cur.file_name()?.to_owned());
+        cur = cur.parent()?;
+    }
 }
 
 fn patterns(user: &[String]) -> Vec<String> {
@@ -144,11 +195,19 @@ fn walk(dir: &Path, globs: &GlobSet, out: &Path) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// OUT/a/b.json for DIR/a/b.txt; `b.txt.json` where two inputs would share a name.
+/// OUT/a/b.json for DIR/a/b.txt; `b.txt.json` where two inputs would share a name. Every
+/// path is strictly inside OUT, whatever the input is called (`..txt` → `..txt.json`).
 fn output_paths(files: &[PathBuf], dir: &Path, out: &Path, format: Format) -> Vec<PathBuf> {
     let ext = format.extension();
-    let plain: Vec<PathBuf> =
-        files.iter().map(|f| out.join(f.strip_prefix(dir).unwrap_or(f)).with_extension(ext)).collect();
+    let plain: Vec<PathBuf> = files
+        .iter()
+        .map(|f| {
+            let rel = f.strip_prefix(dir).unwrap_or(f);
+            let parent = rel.parent().filter(|p| outputs::is_plain_relative(p));
+            let name = outputs::output_name(rel.file_name().unwrap_or("document".as_ref()), ext);
+            parent.map_or_else(|| out.join(&name), |p| out.join(p).join(&name))
+        })
+        .collect();
     plain
         .iter()
         .zip(files)
@@ -192,18 +251,10 @@ fn with_settings(s: &Summary, settings: &str, format: Format) -> String {
     }
 }
 
-/// An existing JSON output made from the same input bytes with the same settings.
-fn up_to_date(out: &Path, sha256: &str, settings: &str) -> bool {
+/// An existing JSON output made from the same input bytes with the same settings (one
+/// written before the resume journal existed).
+fn json_up_to_date(out: &Path, sha256: &str, settings: &str) -> bool {
     let Ok(bytes) = std::fs::read(out) else { return false };
     let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes) else { return false };
     v["source"]["sha256"] == sha256 && v["precis_settings"] == settings
-}
-
-fn write_manifest(out: &Path, lines: &[ManifestLine]) -> Result<()> {
-    let mut text = String::new();
-    for l in lines {
-        text += &serde_json::to_string(l).unwrap_or_default();
-        text.push('\n');
-    }
-    atomic::write(&out.join("manifest.jsonl"), text.as_bytes())
 }

@@ -1,13 +1,16 @@
 //! The command line: the only place clap appears. Parses arguments once into validated
 //! config (`crate::config`), dispatches to one file per command, prints the error chain
 //! once as one line, and maps errors to the documented exit codes:
-//! 0 ok; 1 the run failed or a batch had failures; 2 usage error; 130 interrupted.
+//! 0 ok; 1 the run failed or a batch had failures; 2 usage error; 130 interrupted
+//! (SIGINT), 143 terminated (SIGTERM; both in `crate::interrupt`).
 
 mod args;
 mod batch;
 mod bench;
 mod generate;
 mod models;
+mod outdir;
+mod outputs;
 mod shell;
 mod summarize;
 
@@ -28,6 +31,7 @@ pub fn main() -> i32 {
     };
     let v = cli.verbosity();
     init_logging(v);
+    crate::interrupt::install();
     let result = match cli.command {
         Command::Summarize(a) => summarize::run(a, v),
         Command::Batch(a) => batch::run(a, v),
@@ -38,6 +42,7 @@ pub fn main() -> i32 {
         Command::Man(a) => shell::man(a),
     };
     tracing::debug!("finished {:.3} s after main started", start.elapsed().as_secs_f64());
+    crate::interrupt::settle();
     match result {
         Ok(()) => 0,
         Err(e) => {

@@ -1,7 +1,9 @@
 //! The tokenizer, built from GGUF metadata (no tokenizer.json exists offline): byte-level
 //! BPE from `tokenizer.ggml.tokens` and `.merges`, the pre-tokenizer that
 //! `tokenizer.ggml.pre` names, and the control tokens. Owns the end-of-generation set.
-//! Article text is always encoded with special-token parsing off.
+//! Article text is always encoded with special-token parsing off, in bounded pieces (see
+//! [`pieces`]), so that a long document or a pathological "word" costs time and memory in
+//! proportion to its length.
 
 use super::gguf::{GgufInfo, Value};
 use crate::error::{Error, Result};
@@ -103,8 +105,18 @@ impl GgufTokenizer {
     }
 
     /// Tokens of text, with no special-token parsing: `<|im_end|>` in an article is text.
+    /// Long text is encoded piece by piece (cut before a space between two words, which
+    /// the pre-tokenizers cut at anyway), and a run of more than [`MAX_RUN`] bytes without
+    /// whitespace is cut into runs of at most that, bounding the cost of BPE on one word.
     pub fn encode_plain(&self, text: &str) -> Result<Vec<u32>> {
-        Self::run(&self.plain, text)
+        if text.len() <= MAX_RUN {
+            return Self::run(&self.plain, text);
+        }
+        let mut ids = Vec::new();
+        for piece in pieces(text) {
+            ids.extend(Self::run(&self.plain, piece)?);
+        }
+        Ok(ids)
     }
 
     /// Tokens of template markup, with control-token text parsed into control tokens.
@@ -140,6 +152,47 @@ impl GgufTokenizer {
     }
 }
 
+/// The longest run without whitespace handed to BPE as one piece.
+pub(crate) const MAX_RUN: usize = 256;
+/// Text is encoded in pieces of about this many bytes.
+const PIECE: usize = 8 << 10;
+
+/// Splits `text` into consecutive pieces that concatenate to it: each ends before a space
+/// that stands between two non-space characters once it holds [`PIECE`] bytes (at any
+/// whitespace once it holds four times that), and no piece holds a whitespace-free run of
+/// more than [`MAX_RUN`] bytes.
+pub(crate) fn pieces(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut start, mut run) = (0usize, 0usize);
+    let mut prev: Option<char> = None;
+    let mut it = text.char_indices().peekable();
+    while let Some((i, c)) = it.next() {
+        let next = it.peek().map(|&(_, n)| n);
+        let len = i - start;
+        let cut = if c.is_whitespace() {
+            run = 0;
+            let between_words =
+                c == ' ' && prev.is_some_and(|p| !p.is_whitespace()) && next.is_some_and(|n| !n.is_whitespace());
+            (len >= PIECE && between_words) || len >= 4 * PIECE
+        } else {
+            run += c.len_utf8();
+            run > MAX_RUN
+        };
+        if cut && i > start {
+            out.push(&text[start..i]);
+            start = i;
+            if !c.is_whitespace() {
+                run = c.len_utf8();
+            }
+        }
+        prev = Some(c);
+    }
+    if start < text.len() {
+        out.push(&text[start..]);
+    }
+    out
+}
+
 fn strings(gguf: &GgufInfo, key: &str) -> Result<Vec<String>> {
     let arr = gguf
         .get(key)
@@ -150,4 +203,30 @@ fn strings(gguf: &GgufInfo, key: &str) -> Result<Vec<String>> {
             v.as_str().map(str::to_string).ok_or_else(|| Error::model(&gguf.path, format!("{key}: non-string entry")))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pieces_cover_the_text_and_bound_runs() {
+        let long_word = "x".repeat(10_000);
+        let prose = "The council met on Monday. ".repeat(2_000);
+        let mixed = format!("{prose}{long_word} {prose}\n\n{}", "é".repeat(3_000));
+        for text in ["", "short", long_word.as_str(), prose.as_str(), mixed.as_str()] {
+            let p = pieces(text);
+            assert_eq!(p.concat(), text);
+            for piece in &p {
+                let longest = piece.split(char::is_whitespace).map(str::len).max().unwrap_or(0);
+                assert!(longest <= MAX_RUN, "run of {longest} bytes");
+                assert!(piece.len() <= 4 * PIECE + MAX_RUN);
+            }
+        }
+        // Prose is cut only before a space between words.
+        for w in pieces(&prose).windows(2) {
+            assert!(w[1].starts_with(' ') && !w[0].ends_with(' '), "{:?}", &w[1][..10]);
+        }
+        assert!(pieces(&prose).len() > 1);
+    }
 }

