@@ -41,7 +41,19 @@ pub fn run(args: BatchArgs, verbosity: i8) -> Result<()> {
             patterns(&args.glob).join(", ")
         )));
     }
-    let settings = settings_key(&cfg.model.id(), &opts);
+    if args.merge {
+        return merge(&args, &files, verbosity);
+    }
+    let files = match args.shard {
+        Some(sh) => files.into_iter().filter(|f| sh.owns(f.strip_prefix(&args.dir).unwrap_or(f))).collect(),
+        None => files,
+    };
+    let manifest_name = args.shard.map_or_else(|| "manifest.jsonl".to_string(), |sh| sh.manifest_name());
+    if files.is_empty() {
+        // A shard of a small folder may own nothing; its manifest still says it ran.
+        write_manifest(&args.out.join(&manifest_name), &[])?;
+    }
+    let settings = settings_key(&cfg.model_key(), &opts);
     let outputs = output_paths(&files, &args.dir, &args.out, format);
     let mut manifest: Vec<ManifestLine> = Vec::new();
     let mut engine = None;
@@ -66,8 +78,10 @@ pub fn run(args: BatchArgs, verbosity: i8) -> Result<()> {
         })();
         let (status, error) = match result {
             Ok(s) => (s, None),
-            // A model that cannot be loaded fails every document: stop here.
-            Err(e @ (Error::Fetch(_) | Error::Model { .. } | Error::Device { .. })) => return Err(e),
+            // A model that cannot be loaded (or a server that fails) fails every document: stop here.
+            Err(e @ (Error::Fetch(_) | Error::Model { .. } | Error::Device { .. } | Error::Remote { .. })) => {
+                return Err(e)
+            }
             Err(e) => {
                 super::report(&e);
                 ("failed", Some(e.to_string()))
@@ -80,7 +94,7 @@ pub fn run(args: BatchArgs, verbosity: i8) -> Result<()> {
             error,
             seconds: (t0.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
         });
-        write_manifest(&args.out, &manifest)?;
+        write_manifest(&args.out.join(&manifest_name), &manifest)?;
         pb.inc(1);
     }
     pb.finish_and_clear();
@@ -93,7 +107,7 @@ pub fn run(args: BatchArgs, verbosity: i8) -> Result<()> {
             manifest.len() - failed - skipped,
             skipped,
             failed,
-            args.out.join("manifest.jsonl").display()
+            args.out.join(&manifest_name).display()
         );
     }
     if failed > 0 {
@@ -199,11 +213,35 @@ fn up_to_date(out: &Path, sha256: &str, settings: &str) -> bool {
     v["source"]["sha256"] == sha256 && v["precis_settings"] == settings
 }
 
-fn write_manifest(out: &Path, lines: &[ManifestLine]) -> Result<()> {
+fn write_manifest(path: &Path, lines: &[ManifestLine]) -> Result<()> {
     let mut text = String::new();
     for l in lines {
         text += &serde_json::to_string(l).unwrap_or_default();
         text.push('\n');
     }
-    atomic::write(&out.join("manifest.jsonl"), text.as_bytes())
+    atomic::write(path, text.as_bytes())
+}
+
+/// `--merge`: the shards' manifests joined; what no shard has done on stdout.
+fn merge(args: &BatchArgs, files: &[PathBuf], verbosity: i8) -> Result<()> {
+    let m = super::shard::merge(&args.dir, files, &args.out)?;
+    for rel in m.missing.iter().chain(&m.failed) {
+        println!("{rel}");
+    }
+    if verbosity >= 0 {
+        eprintln!(
+            "precis: {} files: {} done, {} failed, {} not done by any shard ({} shard manifests); manifest at {}",
+            files.len(),
+            m.done,
+            m.failed.len(),
+            m.missing.len(),
+            m.manifests,
+            args.out.join("manifest.jsonl").display()
+        );
+    }
+    let undone = m.failed.len() + m.missing.len();
+    if undone > 0 {
+        return Err(Error::BatchFailed { failed: undone, total: files.len() });
+    }
+    Ok(())
 }

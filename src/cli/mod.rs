@@ -8,6 +8,7 @@ mod batch;
 mod bench;
 mod generate;
 mod models;
+mod shard;
 mod shell;
 mod summarize;
 
