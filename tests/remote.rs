@@ -63,7 +63,7 @@ impl Drop for Server {
 struct Routes {
     /// Whether `/tokenize` answers (one token per word), else 404.
     tokenize: bool,
-    /// `usage.prompt_tokens` in replies; `None`: one per word of the messages, plus 20.
+    /// `usage.prompt_tokens` in replies; `None`: one per character of the messages, plus 20.
     prompt_tokens: Option<usize>,
 }
 
@@ -153,19 +153,21 @@ fn serve(
             let nth = chats.fetch_add(1, Ordering::SeqCst);
             let mut act = chat(nth, &body);
             if let Act::Reply(200, text) = &act {
-                // Fill in usage the way a server would.
-                let mut v: Value = serde_json::from_str(text).unwrap();
-                if v.get("choices").is_some() && v.get("usage").is_none() {
-                    let words: usize = body["messages"]
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .map(|m| m["content"].as_str().unwrap().split_whitespace().count())
-                        .sum();
-                    v["usage"] =
-                        json!({"prompt_tokens": routes.prompt_tokens.unwrap_or(words + 20), "completion_tokens": 9});
+                if let Ok(mut v) = serde_json::from_str::<Value>(text) {
+                    // Fill in usage the way a server would.
+                    if v.get("choices").is_some() && v.get("usage").is_none() {
+                        // One token per character, as the fake card's tokenizer counts.
+                        let chars: usize = body["messages"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .map(|m| m["content"].as_str().unwrap().chars().count())
+                            .sum();
+                        let prompt_tokens = routes.prompt_tokens.unwrap_or(chars + 20);
+                        v["usage"] = json!({"prompt_tokens": prompt_tokens, "completion_tokens": 9});
+                        act = Act::Reply(200, v.to_string());
+                    }
                 }
-                act = Act::Reply(200, v.to_string());
             }
             if let Act::Slow(d, text) = act {
                 std::thread::sleep(d);
