@@ -331,7 +331,7 @@ fn retries_429_5xx_and_dropped_connections_then_succeeds() {
     assert_eq!(server.chat_hits().len(), 5);
     assert!(stderr.contains("HTTP 429") && stderr.contains("HTTP 503") && stderr.contains("retrying"), "{stderr}");
     // Backoff 0.5 + 1 + 2 + 4 s.
-    assert!(secs >= 7.0 && secs < 30.0, "{secs} s");
+    assert!((7.0..30.0).contains(&secs), "{secs} s");
 }
 
 #[test]

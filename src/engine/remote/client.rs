@@ -70,7 +70,7 @@ impl Client {
     pub fn get_once(&self, path: &str) -> Result<Option<Value>> {
         let url = format!("{}{path}", self.opts.root);
         let req = self.authorised(self.agent.get(&url));
-        match self.attempt(&url, || req.clone().call()) {
+        match self.attempt(&url, || req.clone().call().map_err(Box::new)) {
             Ok(v) => Ok(Some(v)),
             Err(Failure::Final(Error::Remote { msg, .. }))
                 if msg.starts_with("HTTP 404") || msg.starts_with("HTTP 405") =>
@@ -89,7 +89,7 @@ impl Client {
         let mut tries = 0;
         loop {
             let req = self.authorised(self.agent.post(&url));
-            match self.attempt(&url, || req.clone().send_json(body)) {
+            match self.attempt(&url, || req.clone().send_json(body).map_err(Box::new)) {
                 Ok(v) => return Ok(v),
                 Err(Failure::Final(e)) => return Err(e),
                 Err(Failure::Transient(msg)) if tries >= self.opts.retries => {
@@ -117,10 +117,10 @@ impl Client {
     fn attempt(
         &self,
         url: &str,
-        send: impl FnOnce() -> std::result::Result<ureq::Response, ureq::Error>,
+        send: impl FnOnce() -> std::result::Result<ureq::Response, Box<ureq::Error>>,
     ) -> std::result::Result<Value, Failure> {
         let remote = |msg: String| Failure::Final(Error::Remote { url: url.to_string(), msg });
-        let resp = match send() {
+        let resp = match send().map_err(|e| *e) {
             Ok(r) => r,
             Err(ureq::Error::Status(code, r)) => {
                 let retry_after = r.header("retry-after").and_then(|s| s.trim().parse::<u64>().ok());
