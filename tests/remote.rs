@@ -273,9 +273,7 @@ fn full_summary_through_the_server_matches_the_local_chunk_plan() {
     let hits = server.chat_hits();
     assert_eq!(hits.len() as u64, v["stats"]["model_calls"].as_u64().unwrap());
     assert!(server.hits.lock().unwrap().iter().all(|h| h.path != "/tokenize"), "counted locally");
-    let maps: Vec<&Hit> =
-        hits.iter().filter(|h| h.body["messages"].as_array().unwrap().last().unwrap()["role"] == "assistant").collect();
-    assert!(!maps.is_empty());
+    assert!(!hits.is_empty());
     for h in &hits {
         assert_eq!(h.method, "POST");
         assert_eq!(h.body["model"], "fake-model");
