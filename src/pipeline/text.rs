@@ -98,42 +98,17 @@ pub(crate) fn clean_tldr(reply: &str, max_words: usize) -> String {
 pub(crate) fn clean_point(reply: &str) -> String {
     let line = reply.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
     let line = strip_marker(line);
-    let line =
-        ["Key point:", "Key Point:", "key point:"].iter().fold(line, |l, p| l.strip_prefix(p).unwrap_or(l).trim());
+    let line = ["Key point:", "Key Point:", "key point:"].iter().fold(line, |l, p| l.strip_prefix(p).unwrap_or(l).trim());
     let line = line.trim_matches(|c| matches!(c, '"' | '*' | '“' | '”')).trim();
     line.to_string()
 }
 
 /// Connectives that open a sentence without adding to its fact.
 const CONNECTIVES: &[&str] = &[
-    "However,",
-    "Moreover,",
-    "Furthermore,",
-    "In addition,",
-    "Additionally,",
-    "Meanwhile,",
-    "Still,",
-    "Also,",
-    "Indeed,",
-    "In fact,",
-    "Likewise,",
-    "Similarly,",
-    "To that end,",
-    "As a result,",
-    "Overall,",
-    "Nevertheless,",
-    "Nonetheless,",
-    "Instead,",
-    "Thus,",
-    "Therefore,",
-    "Consequently,",
-    "In particular,",
-    "Specifically,",
-    "Notably,",
-    "Importantly,",
-    "At the same time,",
-    "In other words,",
-    "Of course,",
+    "However,", "Moreover,", "Furthermore,", "In addition,", "Additionally,", "Meanwhile,", "Still,",
+    "Also,", "Indeed,", "In fact,", "Likewise,", "Similarly,", "To that end,", "As a result,", "Overall,",
+    "Nevertheless,", "Nonetheless,", "Instead,", "Thus,", "Therefore,", "Consequently,", "In particular,",
+    "Specifically,", "Notably,", "Importantly,", "At the same time,", "In other words,", "Of course,",
 ];
 
 /// A source sentence cut down to a key point of at most `max_words` words, by removing
@@ -179,73 +154,13 @@ pub(crate) fn compress(sentence: &str, max_words: usize) -> String {
 const LEADING: &[&str] = &["and", "but", "or", "so", "yet", "then"];
 /// Words that open a clause with its subject: a run of clauses from mid-sentence must
 /// start with one of these (or a name or number), so that it reads as a sentence.
-const SUBJECT_OPENERS: &[&str] = &[
-    "the", "a", "an", "this", "that", "these", "those", "it", "its", "they", "their", "he", "his", "she", "her", "we",
-    "our", "i", "there", "each", "every", "some", "many", "most", "all",
-];
+const SUBJECT_OPENERS: &[&str] = &["the", "a", "an", "this", "that", "these", "those", "it", "its", "they", "their", "he", "his", "she", "her", "we", "our", "i", "there", "each", "every", "some", "many", "most", "all"];
 /// Prepositions that open a scene-setting clause.
-const PREPOSITIONS: &[&str] = &[
-    "at",
-    "in",
-    "on",
-    "from",
-    "during",
-    "after",
-    "before",
-    "under",
-    "with",
-    "for",
-    "by",
-    "since",
-    "until",
-    "through",
-    "across",
-    "among",
-    "following",
-    "despite",
-    "unlike",
-    "like",
-    "as",
-    "while",
-    "when",
-    "although",
-    "though",
-    "because",
-    "if",
-    "originally",
-];
+const PREPOSITIONS: &[&str] = &["at", "in", "on", "from", "during", "after", "before", "under", "with", "for", "by", "since", "until", "through", "across", "among", "following", "despite", "unlike", "like", "as", "while", "when", "although", "though", "because", "if", "originally"];
 /// Fewest words of a run of clauses kept from a longer sentence.
 const MIN_RUN: usize = 7;
 /// Number words, worth as much as digits.
-const NUMBER_WORDS: &[&str] = &[
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-    "twenty",
-    "thirty",
-    "forty",
-    "fifty",
-    "hundred",
-    "hundreds",
-    "thousand",
-    "thousands",
-    "million",
-    "millions",
-    "billion",
-    "billions",
-    "half",
-    "double",
-    "twice",
-    "percent",
-];
+const NUMBER_WORDS: &[&str] = &["two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "twenty", "thirty", "forty", "fifty", "hundred", "hundreds", "thousand", "thousands", "million", "millions", "billion", "billions", "half", "double", "twice", "percent"];
 
 /// The clauses of a sentence, as ranges of its words.
 fn clauses(words: &[&str]) -> Vec<std::ops::Range<usize>> {
@@ -413,10 +328,7 @@ mod tests {
     #[test]
     fn compress_keeps_the_fact_and_drops_the_rest() {
         assert_eq!(
-            compress(
-                "However, the Government Accountability Office (GAO) found that 12 agencies (of 24) shared data.",
-                25
-            ),
+            compress("However, the Government Accountability Office (GAO) found that 12 agencies (of 24) shared data.", 25),
             "The Government Accountability Office found that 12 agencies (of 24) shared data."
         );
         assert_eq!(compress("- rivers carry water", 25), "Rivers carry water.");
