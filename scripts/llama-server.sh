@@ -52,9 +52,9 @@ fi
 
 precis="$repo/target/release/precis"
 [ -x "$precis" ] || cargo build --release
-card=$("$precis" models info --json | jq -r '.id')
-model=$("$precis" models info --json | jq -r '.path')
-[ -f "$model" ] || { "$precis" models pull >&2; model=$("$precis" models info --json | jq -r '.path'); }
+card=$("$precis" models info --json | jq -r '.card.id')
+model=$("$precis" models info --json | jq -r '.cached // empty')
+[ -f "$model" ] || { "$precis" models pull >&2; model=$("$precis" models info --json | jq -r '.cached // empty'); }
 
 # Each slot gets 2048 tokens of context (-c is shared among the slots).
 "$server" -m "$model" --host 127.0.0.1 --port "$port" -np "$slots" -c $((slots * 2048)) -t "$threads" \
