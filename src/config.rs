@@ -2,6 +2,7 @@
 //! which device, how many threads, sampling, verbosity. Built once from the command
 //! line (in `cli`) and never re-checked downstream.
 
+use crate::engine::remote::RemoteOptions;
 use crate::engine::{Backend, DeviceChoice, GenParams, Switches};
 use crate::error::{Error, Result};
 use crate::registry::{self, ModelCard};
@@ -56,6 +57,10 @@ pub struct RunConfig {
     pub backend: Backend,
     /// Experiment switches (hidden flags), passed to the load as they are.
     pub switches: Switches,
+    /// `--backend openai`: the model calls go to this server.
+    pub remote: Option<RemoteOptions>,
+    /// Whether `--model` was given (with a remote server, it names the tokenizer).
+    pub model_given: bool,
     pub offline: bool,
     pub seed: u64,
     pub temperature: f32,
@@ -72,6 +77,19 @@ impl RunConfig {
             return Err(Error::Usage(format!("--temperature {}: must be between 0 and 5", self.temperature)));
         }
         Ok(())
+    }
+
+    /// What names the model in provenance and in a batch's settings key: the card or
+    /// file, or for a remote server its URL and the model asked for.
+    pub fn model_key(&self) -> String {
+        match &self.remote {
+            None => self.model.id(),
+            Some(r) => {
+                let name =
+                    r.model.clone().unwrap_or_else(|| if self.model_given { self.model.id() } else { "-".into() });
+                format!("openai:{}:{name}", r.client.root)
+            }
+        }
     }
 
     /// Generation defaults from these settings (seed, temperature).

@@ -41,6 +41,10 @@ pub enum Error {
     #[error("inference: {0}")]
     Engine(String),
 
+    /// A remote inference server that is unreachable, failing, or not serving the model.
+    #[error("{url}: {msg}")]
+    Remote { url: String, msg: String },
+
     #[error("device {device}: {msg}")]
     Device { device: String, msg: String },
 

@@ -7,12 +7,14 @@
 //! Module map (imports flow downwards only):
 //! - [`config`]: validated, clap-free settings.
 //! - [`registry`]: model cards (`models/*.toml`).
-//! - [`hub`]: fetching model files (cache, hub, mirror, sha256). The only network code.
+//! - [`hub`]: fetching model files (cache, hub, mirror, sha256). The only network code
+//!   besides the remote engine's HTTP client (`engine::remote`).
 //! - [`input`], [`chunk`]: documents and the chunk plan.
 //! - [`ground`]: model-free grounding: support scores, evidence, unsupported names and
 //!   numbers, near-duplicate points.
 //! - [`template`]: chat templates and prompt files (minijinja).
 //! - [`engine`]: tokenizer and inference; the only place candle and tokenizers appear.
+//!   Its remote engine sends the model calls to an OpenAI-compatible server.
 //! - [`pipeline`], [`summary`], [`render`]: map → reduce → ground, the summary type, output.
 //! - [`bench`]: llama-bench style measurements.
 //! - [`cli`]: the command line; the only place clap appears.

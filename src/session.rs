@@ -5,6 +5,7 @@
 use crate::config::{ModelSpec, RunConfig};
 use crate::engine::fake::FakeEngine;
 use crate::engine::model::{GgufEngine, Preview as FilePreview};
+use crate::engine::remote::{RemoteEngine, RemoteOptions, Tokens};
 use crate::engine::tokenizer::GgufTokenizer;
 use crate::engine::{Engine, LoadOptions};
 use crate::error::{Error, Result};
@@ -59,6 +60,9 @@ fn local_ref(cfg: &RunConfig, sha256: String) -> ModelRef {
 
 /// Loads the engine `cfg` asks for.
 pub fn open(cfg: &RunConfig) -> Result<(Box<dyn Engine>, ModelRef)> {
+    if let Some(remote) = &cfg.remote {
+        return open_remote(cfg, remote);
+    }
     let Located { path, card_ref, opts } = locate(cfg)?;
     let (engine, model_ref): (Box<dyn Engine>, ModelRef) = match path {
         None => (Box::new(FakeEngine::with_options(&opts)), fake_ref()),
@@ -141,4 +145,30 @@ pub fn preview(cfg: &RunConfig) -> Result<Preview> {
         None => local_ref(cfg, hub::sha256_file(&path)?),
     };
     Ok(Preview { tokenizer: Some(tokenizer), context_length, model_ref })
+}
+
+/// The remote engine, counting tokens with the `--model` card's (or file's) tokenizer
+/// when one is named: its GGUF metadata is read ([`preview`]), the weights are not loaded.
+fn open_remote(cfg: &RunConfig, remote: &RemoteOptions) -> Result<(Box<dyn Engine>, ModelRef)> {
+    let tokens = match (&cfg.model, cfg.model_given) {
+        (_, false) => Tokens::FromServer,
+        (ModelSpec::Fake, true) => Tokens::Chars,
+        (spec, true) => {
+            let p = preview(cfg)?;
+            let card_id = match spec {
+                ModelSpec::Card(c) => Some(c.id.clone()),
+                _ => None,
+            };
+            let tokenizer = Box::new(p.tokenizer.ok_or_else(|| Error::Usage("--model: no tokenizer".into()))?);
+            Tokens::Local { tokenizer, context: p.context_length, card_id }
+        }
+    };
+    let engine = RemoteEngine::open(remote, tokens)?;
+    let file_sha256 = match (&cfg.model, cfg.model_given) {
+        (ModelSpec::Card(c), true) => c.file.sha256.clone(),
+        _ => String::new(),
+    };
+    let r =
+        ModelRef { id: engine.model().to_string(), file_sha256, revision: format!("remote {}", remote.client.root) };
+    Ok((Box::new(engine), r))
 }

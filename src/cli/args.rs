@@ -1,11 +1,14 @@
 //! clap definitions for every command, and their conversion into validated config.
 
 use crate::config::{ModelSpec, RunConfig};
+use crate::engine::remote::client::{root_of, ClientOptions};
+use crate::engine::remote::RemoteOptions;
 use crate::engine::{device, Switches};
 use crate::error::{Error, Result};
 use clap::builder::FalseyValueParser;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
+use std::time::Duration;
 
 const SHORT_ABOUT: &str = "Offline article summaries with a small local language model";
 
@@ -19,6 +22,9 @@ const AFTER: &str = "Examples:
   precis summarize article.md --format markdown -o summary.md
   precis summarize article.txt --plan          chunk plan and time estimate, no inference
   precis batch docs/ --out summaries/          every .txt/.md/.html under docs/, resumable
+  precis batch docs/ --out s/ --shard 0/4      a quarter of them (job arrays; then --merge)
+  precis summarize a.txt --backend openai --base-url http://127.0.0.1:8080
+                                               the model calls on an OpenAI-compatible server
   precis bench -p 512 -n 128 -r 5 -o md        llama-bench style speed figures
   precis models list                           model cards and what is cached
   precis completions bash > precis.bash        shell completions (bash, zsh, fish, ...)
@@ -89,8 +95,9 @@ pub struct ModelArgs {
     /// Sampling temperature; 0 is greedy and deterministic.
     #[arg(long, default_value_t = 0.0)]
     pub temperature: f32,
-    /// Inference implementation: auto, native (own CPU kernels), dense (batched, the CUDA default), candle.
-    #[arg(long, default_value = "auto", hide = true)]
+    /// Inference implementation: auto, native (own CPU kernels), dense (batched, the CUDA
+    /// default), candle, or openai (an OpenAI-compatible server at --base-url).
+    #[arg(long, default_value = "auto")]
     pub backend: String,
     /// Experiment: the dense backend's float type, f32, f16 or bf16 [default: f32 on the CPU, f16 on CUDA].
     #[arg(long, hide = true, env = "PRECIS_DENSE_DTYPE", value_name = "TYPE")]
@@ -102,6 +109,25 @@ pub struct ModelArgs {
     /// Experiment: the AVX2 tiles even where the CPU has AVX-512 VNNI.
     #[arg(long, hide = true, env = "PRECIS_NO_VNNI", value_parser = FalseyValueParser::new())]
     pub no_vnni: bool,
+    /// With --backend openai: the server, e.g. http://127.0.0.1:8080 (the /v1 is optional).
+    #[arg(long, env = "PRECIS_BASE_URL", value_name = "URL")]
+    pub base_url: Option<String>,
+    /// With --backend openai: the variable that holds the API key, if the server wants one.
+    #[arg(long, default_value = "OPENAI_API_KEY", value_name = "VAR")]
+    pub api_key_env: String,
+    /// With --backend openai: the served model's name [default: the --model card's id if
+    /// the server lists it, else the first model it lists].
+    #[arg(long, value_name = "NAME")]
+    pub remote_model: Option<String>,
+    /// With --backend openai: requests in flight at once (match the server's slots).
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    pub parallel: usize,
+    /// With --backend openai: seconds to wait for a reply (and to connect: at most 10).
+    #[arg(long, default_value_t = 600, value_name = "SECS")]
+    pub timeout: u64,
+    /// With --backend openai: further tries on 429, 5xx and dropped connections, with backoff.
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub retries: u32,
 }
 
 impl ModelArgs {
@@ -128,12 +154,15 @@ impl ModelArgs {
             no_fused: !self.dense_fused,
             no_vnni: self.no_vnni,
         };
+        let remote = self.remote()?;
         let cfg = RunConfig {
             model: ModelSpec::parse(self.model.as_deref())?,
             device: self.device.parse()?,
             threads,
-            backend: self.backend.parse()?,
+            backend: if remote.is_some() { Default::default() } else { self.backend.parse()? },
             switches,
+            remote,
+            model_given: self.model.is_some(),
             offline: self.offline || RunConfig::offline_from_env(),
             seed: self.seed,
             temperature: self.temperature,
@@ -141,6 +170,40 @@ impl ModelArgs {
         };
         cfg.validate()?;
         Ok(cfg)
+    }
+
+    /// The remote backend's settings, when `--backend openai` asks for it.
+    fn remote(&self) -> Result<Option<RemoteOptions>> {
+        if self.backend != "openai" {
+            if self.base_url.is_some() && std::env::var_os("PRECIS_BASE_URL").is_none() {
+                return Err(Error::Usage("--base-url: only with --backend openai".into()));
+            }
+            return Ok(None);
+        }
+        let Some(url) = &self.base_url else {
+            return Err(Error::Usage(
+                "--backend openai: give the server with --base-url URL (or PRECIS_BASE_URL)".into(),
+            ));
+        };
+        if self.parallel == 0 || self.parallel > 256 {
+            return Err(Error::Usage(format!("--parallel {}: must be between 1 and 256", self.parallel)));
+        }
+        if self.timeout == 0 || self.retries > 20 {
+            return Err(Error::Usage("--timeout must be at least 1 s and --retries at most 20".into()));
+        }
+        let api_key = std::env::var(&self.api_key_env).ok().filter(|k| !k.trim().is_empty());
+        Ok(Some(RemoteOptions {
+            client: ClientOptions {
+                root: root_of(url)?,
+                api_key,
+                connect_timeout: Duration::from_secs(self.timeout.min(10)),
+                read_timeout: Duration::from_secs(self.timeout),
+                retries: self.retries,
+                backoff: Duration::from_millis(500),
+            },
+            model: self.remote_model.clone(),
+            parallel: self.parallel,
+        }))
     }
 }
 
@@ -218,6 +281,14 @@ pub struct BatchArgs {
     /// Redo documents whose output is already up to date.
     #[arg(long)]
     pub force: bool,
+    /// Only shard K of N (K from 0): the files whose relative path hashes to K, with the
+    /// shard's own OUT/manifest.K-of-N.jsonl (for job arrays).
+    #[arg(long, value_name = "K/N", conflicts_with = "merge")]
+    pub shard: Option<super::shard::Shard>,
+    /// Run nothing: join OUT/manifest.*-of-*.jsonl into OUT/manifest.jsonl and list
+    /// (on stdout) the files under DIR that no shard has done; exit 1 if there are any.
+    #[arg(long)]
+    pub merge: bool,
     #[command(flatten)]
     pub summary: SummaryArgs,
     #[command(flatten)]

@@ -45,10 +45,20 @@ pub fn run(args: BatchArgs, verbosity: i8) -> Result<()> {
             patterns(&args.glob).join(", ")
         )));
     }
-    let settings = settings_key(&cfg.model.id(), &opts);
+    if args.merge {
+        return merge(&args, &files, verbosity);
+    }
+    let files = match args.shard {
+        Some(sh) => files.into_iter().filter(|f| sh.owns(f.strip_prefix(&args.dir).unwrap_or(f))).collect(),
+        None => files,
+    };
+    let settings = settings_key(&cfg.model_key(), &opts);
     let outputs = output_paths(&files, &args.dir, &args.out, format);
-    let mut outdir = OutDir::open(&args.out)?;
-    let manifest_path = args.out.join(MANIFEST);
+    // A shard that owns no file still writes its (empty) manifest: it ran.
+    let shard = args.shard.map(|sh| sh.manifest_name());
+    let shard_key = shard.as_deref().map(|m| m.trim_start_matches("manifest.").trim_end_matches(".jsonl").to_string());
+    let mut outdir = OutDir::open(&args.out, shard_key.as_deref())?;
+    let manifest_path = args.out.join(shard.as_deref().unwrap_or(MANIFEST));
     let (mut done, mut failed, mut skipped) = (0usize, 0usize, 0usize);
     let mut engine = None;
     let pb = progress::bar(files.len() as u64, verbosity, "batch");
@@ -83,8 +93,10 @@ pub fn run(args: BatchArgs, verbosity: i8) -> Result<()> {
         })();
         let (status, error) = match result {
             Ok(s) => (s, None),
-            // A model that cannot be loaded fails every document: stop here.
-            Err(e @ (Error::Fetch(_) | Error::Model { .. } | Error::Device { .. })) => return Err(e),
+            // A model that cannot be loaded (or a server that fails) fails every document: stop here.
+            Err(e @ (Error::Fetch(_) | Error::Model { .. } | Error::Device { .. } | Error::Remote { .. })) => {
+                return Err(e)
+            }
             Err(e) => {
                 super::report(&e);
                 ("failed", Some(e.to_string()))
@@ -257,4 +269,29 @@ fn json_up_to_date(out: &Path, sha256: &str, settings: &str) -> bool {
     let Ok(bytes) = std::fs::read(out) else { return false };
     let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes) else { return false };
     v["source"]["sha256"] == sha256 && v["precis_settings"] == settings
+}
+
+
+/// `--merge`: the shards' manifests joined; what no shard has done on stdout.
+fn merge(args: &BatchArgs, files: &[PathBuf], verbosity: i8) -> Result<()> {
+    let m = super::shard::merge(&args.dir, files, &args.out)?;
+    for rel in m.missing.iter().chain(&m.failed) {
+        println!("{rel}");
+    }
+    if verbosity >= 0 {
+        eprintln!(
+            "precis: {} files: {} done, {} failed, {} not done by any shard ({} shard manifests); manifest at {}",
+            files.len(),
+            m.done,
+            m.failed.len(),
+            m.missing.len(),
+            m.manifests,
+            args.out.join("manifest.jsonl").display()
+        );
+    }
+    let undone = m.failed.len() + m.missing.len();
+    if undone > 0 {
+        return Err(Error::BatchFailed { failed: undone, total: files.len() });
+    }
+    Ok(())
 }

@@ -13,17 +13,17 @@ pub fn run(args: GenerateArgs, verbosity: i8) -> Result<()> {
         return Err(Error::Usage("--max-tokens: must be at least 1".into()));
     }
     let (mut engine, model_ref) = session::open(&cfg)?;
-    let prompt = if args.raw {
-        engine.encode_raw(&args.prompt)?
+    let params = GenParams { max_tokens: args.max_tokens, ..cfg.gen_params() };
+    let g = if args.raw {
+        let prompt = engine.encode_raw(&args.prompt)?;
+        engine.generate(&prompt, &params)?
     } else {
         let mut chat = ChatPrompt::user(&args.prompt);
         if let Some(s) = &args.system {
             chat = chat.with_system(s);
         }
-        engine.encode_chat(&chat)?
+        engine.generate_chats(&[(&chat, &params)])?.remove(0)
     };
-    let params = GenParams { max_tokens: args.max_tokens, ..cfg.gen_params() };
-    let g = engine.generate(&prompt, &params)?;
     if args.json {
         let info = engine.info();
         let v = json!({

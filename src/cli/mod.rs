@@ -11,6 +11,7 @@ mod generate;
 mod models;
 mod outdir;
 mod outputs;
+mod shard;
 mod shell;
 mod summarize;
 

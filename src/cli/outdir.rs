@@ -38,14 +38,20 @@ pub(crate) struct OutDir {
     journal: HashMap<String, Entry>,
     journal_file: File,
     manifest: File,
+    manifest_path: PathBuf,
     _lock: File,
 }
 
 impl OutDir {
-    /// Locks `dir` (creating it), reads its journal, and starts this run's manifest.
-    pub(crate) fn open(dir: &Path) -> Result<Self> {
+    /// Locks `dir` (creating it), reads its journal, and starts this run's manifest. A
+    /// shard (`shard` = `K-of-N`) takes its own lock and manifest, so that the shards of a
+    /// job array can share one folder.
+    pub(crate) fn open(dir: &Path, shard: Option<&str>) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        let lock_path = dir.join(LOCK);
+        let lock_path = match shard {
+            Some(k) => dir.join(format!("{LOCK}.{k}")),
+            None => dir.join(LOCK),
+        };
         let lock = OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -77,10 +83,13 @@ impl OutDir {
             atomic::write(&journal_path, text.as_bytes())?;
         }
         let journal_file = append(&journal_path)?;
-        let manifest_path = dir.join(MANIFEST);
+        let manifest_path = match shard {
+            Some(k) => dir.join(format!("manifest.{k}.jsonl")),
+            None => dir.join(MANIFEST),
+        };
         atomic::write(&manifest_path, b"")?;
         let manifest = append(&manifest_path)?;
-        Ok(OutDir { dir: dir.to_path_buf(), journal, journal_file, manifest, _lock: lock })
+        Ok(OutDir { dir: dir.to_path_buf(), journal, journal_file, manifest, manifest_path, _lock: lock })
     }
 
     /// Whether the output at `out` was made from input bytes `sha256` with `settings`, and
@@ -112,8 +121,7 @@ impl OutDir {
     /// Appends one manifest line (synced).
     pub(crate) fn manifest_line(&mut self, line: &impl Serialize) -> Result<()> {
         let text = serde_json::to_string(line).unwrap_or_default() + "\n";
-        let path = self.dir.join(MANIFEST);
-        write_synced(&mut self.manifest, &path, text.as_bytes())
+        write_synced(&mut self.manifest, &self.manifest_path, text.as_bytes())
     }
 
     fn key(&self, out: &Path) -> String {
@@ -153,17 +161,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("a.md");
         {
-            let mut o = OutDir::open(dir.path()).unwrap();
+            let mut o = OutDir::open(dir.path(), None).unwrap();
             assert!(!o.up_to_date(&out, "s", "k"));
             std::fs::write(&out, "summary").unwrap();
             o.record(&out, "s", "k", b"summary").unwrap();
             o.manifest_line(&serde_json::json!({"path": "a.txt"})).unwrap();
             assert!(o.up_to_date(&out, "s", "k"));
             // A second batch on the same folder is refused while this one holds it.
-            let err = OutDir::open(dir.path()).err().unwrap().to_string();
+            let err = OutDir::open(dir.path(), None).err().unwrap().to_string();
             assert!(err.contains("another precis batch"), "{err}");
         }
-        let o = OutDir::open(dir.path()).unwrap();
+        let o = OutDir::open(dir.path(), None).unwrap();
         assert!(o.up_to_date(&out, "s", "k"));
         assert!(!o.up_to_date(&out, "s2", "k"));
         assert!(!o.up_to_date(&out, "s", "k2"));

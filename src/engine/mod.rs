@@ -4,7 +4,8 @@
 //! [`model::GgufEngine::load`] opens a GGUF file, checks it, and picks the backend, as
 //! [`LoadOptions`] asks. The backends (`cpu/`, `dense/`, candle's) are crate-private; the
 //! benches reach the CPU kernels through [`kernel_api`]. The fake engine
-//! ([`fake::FakeEngine`]) is a deterministic stand-in for fast CLI tests.
+//! ([`fake::FakeEngine`]) is a deterministic stand-in for fast CLI tests; the remote
+//! engine ([`remote::RemoteEngine`]) sends chats to an OpenAI-compatible server.
 
 pub(crate) mod arch;
 pub mod chat;
@@ -17,6 +18,7 @@ pub mod gguf;
 pub mod kernel_api;
 pub mod model;
 pub mod options;
+pub mod remote;
 pub mod tokenizer;
 
 use crate::error::Result;
@@ -54,8 +56,8 @@ pub struct ModelInfo {
 
 /// A loaded model that can tokenise and generate.
 ///
-/// Implementations: the candle-backed GGUF engine ([`model::GgufEngine`]) and the
-/// deterministic [`fake::FakeEngine`].
+/// Implementations: the candle-backed GGUF engine ([`model::GgufEngine`]), the
+/// deterministic [`fake::FakeEngine`], and [`remote::RemoteEngine`].
 pub trait Engine {
     fn info(&self) -> &ModelInfo;
 
