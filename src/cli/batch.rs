@@ -271,7 +271,6 @@ fn json_up_to_date(out: &Path, sha256: &str, settings: &str) -> bool {
     v["source"]["sha256"] == sha256 && v["precis_settings"] == settings
 }
 
-
 /// `--merge`: the shards' manifests joined; what no shard has done on stdout.
 fn merge(args: &BatchArgs, files: &[PathBuf], verbosity: i8) -> Result<()> {
     let m = super::shard::merge(&args.dir, files, &args.out)?;

@@ -20,10 +20,6 @@ impl<'e> Calls<'e> {
         Calls { engine, stats: Stats::default(), prefill: Duration::ZERO, decode: Duration::ZERO, decoded: 0 }
     }
 
-    pub(super) fn run(&mut self, chat: &ChatPrompt, params: &GenParams) -> Result<String> {
-        Ok(self.run_batch(&[(chat, params)])?.remove(0))
-    }
-
     /// Several chats, each with its parameters, batched where the engine can. Each reply
     /// starts with its chat's assistant prefix.
     pub(super) fn run_batch(&mut self, chats: &[(&ChatPrompt, &GenParams)]) -> Result<Vec<String>> {
@@ -52,10 +48,11 @@ impl<'e> Calls<'e> {
 
     /// The stats of every call so far; `wall_s` and `load_s` are the caller's.
     pub(super) fn stats(&self) -> Stats {
-        let secs = |d: Duration| d.as_secs_f64().max(1e-9);
+        // A speed whose time is unknown (a server that reports no timings) is 0.
+        let rate = |n: usize, d: Duration| if d.is_zero() { 0.0 } else { round2(n as f64 / d.as_secs_f64()) };
         Stats {
-            prefill_tok_s: round2(self.stats.prompt_tokens as f64 / secs(self.prefill)),
-            decode_tok_s: round2(self.decoded as f64 / secs(self.decode)),
+            prefill_tok_s: rate(self.stats.prompt_tokens, self.prefill),
+            decode_tok_s: rate(self.decoded, self.decode),
             ..self.stats.clone()
         }
     }

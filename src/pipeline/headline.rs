@@ -40,7 +40,10 @@ pub(super) fn title(cx: &Ctx, sal: &Salience, titles: &[String], warnings: &mut 
     let best = sal.ranked().first().map(|&i| cx.doc.text[cx.plan.sentences[i].clone()].to_string());
     let fallback = text::headline(best.as_deref().unwrap_or(&cx.opening), 12);
     if !rejected.is_empty() {
-        warnings.push(format!("title taken from the source: the model's titles name terms it lacks ({})", rejected.join("; ")));
+        warnings.push(format!(
+            "title taken from the source: the model's titles name terms it lacks ({})",
+            rejected.join("; ")
+        ));
     }
     fallback
 }

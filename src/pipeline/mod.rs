@@ -142,7 +142,8 @@ pub fn summarize(
     let mut calls = Calls::new(engine);
 
     let sal = Salience::new(&doc.text, &plan.sentences);
-    let want = if opts.max_points > 0 { opts.max_points } else { select::points_for(doc.text.split_whitespace().count()) };
+    let want =
+        if opts.max_points > 0 { opts.max_points } else { select::points_for(doc.text.split_whitespace().count()) };
     // One spare, in case the tl;dr says what one of them says.
     let candidates = select::run(&cx, &sal, want + 1, SUMMARY_WORDS.saturating_sub(HEADLINE_WORDS));
     let mut best: Vec<usize> = sal.ranked().into_iter().take(TLDR_SENTENCES).collect();
@@ -156,7 +157,8 @@ pub fn summarize(
     // A point that the tl;dr already says is dropped.
     candidates.retain(|c| Some(c.sentence) != tldr_sentence && !ground::near_duplicate(&c.text, &tldr));
     while candidates.len() > want {
-        let (i, _) = candidates.iter().enumerate().min_by(|a, b| a.1.salience.total_cmp(&b.1.salience)).expect("not empty");
+        let (i, _) =
+            candidates.iter().enumerate().min_by(|a, b| a.1.salience.total_cmp(&b.1.salience)).expect("not empty");
         candidates.remove(i);
     }
     let key_points = within_words(points::run(&cx, candidates, &mut warnings), &title, &tldr);

@@ -423,7 +423,7 @@ mod tests {
             ## Findings\n\nThe study found that river discharge fell by 8 percent across the basin since 1990.\n\n\
             Some of the measurements were taken from a small wooden boat on quiet mornings in the delta.\n\n\
             ## Methods\n\nThe team used satellite data to estimate the storage of water in the rivers.\n\n\
-            Several students helped to carry the heavy instruments up the steep banks of the rivers.";
+            Several students helped to carry the heavy instruments up the steep banks.";
         let (s, sal) = salience(text);
         assert_eq!(sal.title, Some(0));
         assert_eq!(sal.role[0], Role::Heading);

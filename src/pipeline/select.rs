@@ -11,9 +11,6 @@ use super::{text, Ctx};
 const LAMBDA: f32 = 0.7;
 /// Least "closeness" of two sentences of the same section (spreads points over sections).
 const SAME_SECTION: f32 = 0.5;
-/// Least "closeness" of two sentences in the same of `want` equal parts of the document
-/// (spreads points over a long document whatever its headings).
-const SAME_PART: f32 = 0.3;
 /// Salience kept by a sentence that compresses only by a hard cut.
 const HARD_CUT: f32 = 0.8;
 /// Sentences considered, best first (MMR is quadratic in them).
@@ -49,7 +46,6 @@ pub(super) fn run(cx: &Ctx, sal: &Salience, want: usize, budget: usize) -> Vec<C
             }
         })
         .collect();
-    let part = |c: &Candidate| cx.plan.sentences[c.sentence].start * want / cx.doc.text.len().max(1);
     let mut chosen: Vec<Candidate> = Vec::new();
     let mut words = 0;
     while chosen.len() < want && !pool.is_empty() {
@@ -61,9 +57,6 @@ pub(super) fn run(cx: &Ctx, sal: &Salience, want: usize, budget: usize) -> Vec<C
                     let mut s = sal.similarity(o.sentence, c.sentence);
                     if same {
                         s = s.max(SAME_SECTION);
-                    }
-                    if part(o) == part(c) {
-                        s = s.max(SAME_PART);
                     }
                     s
                 })

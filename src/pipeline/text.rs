@@ -1,47 +1,6 @@
 //! Model replies → clean text: key points from a list reply, titles, tl;drs, and cutting
 //! text to a word budget at a clause boundary. Pure string functions.
 
-/// The key points in a model's list reply: one per line, numbering and bullets removed,
-/// each cut to at most `max_words` words (at a clause boundary where one is near).
-pub(crate) fn parse_points(reply: &str, max_words: usize) -> Vec<String> {
-    reply
-        .lines()
-        .flat_map(split_inline_numbers)
-        .map(strip_marker)
-        .map(|l| cap_words(l, max_words))
-        .map(|l| l.trim().trim_end_matches([',', ';', ':']).trim().to_string())
-        .filter(|l| l.split_whitespace().count() >= 4 && !is_headline(l))
-        .collect()
-}
-
-/// Splits "a, 2. b 3. c" (a list the model wrote on one line) before each " N. ".
-fn split_inline_numbers(line: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    let b = line.as_bytes();
-    for i in 1..b.len().saturating_sub(2) {
-        let is_marker = b[i - 1] == b' '
-            && b[i].is_ascii_digit()
-            && (b[i + 1] == b'.' || b[i + 1] == b')')
-            && b.get(i + 2) == Some(&b' ')
-            && b[i] != b'1';
-        if is_marker && i > start {
-            out.push(&line[start..i]);
-            start = i;
-        }
-    }
-    out.push(&line[start..]);
-    out
-}
-
-/// A title-case line ("US Failing to Slow Military Cooperation"): a heading, not a point.
-fn is_headline(s: &str) -> bool {
-    let words: Vec<&str> = s.split_whitespace().collect();
-    let caps = words.iter().filter(|w| w.chars().next().is_some_and(char::is_uppercase)).count();
-    let long = words.iter().filter(|w| w.len() > 3).count();
-    !s.ends_with(['.', '!', '?']) && long > 0 && caps * 10 >= words.len() * 7
-}
-
 /// Removes a leading `1.`, `2)`, `-`, `*`, `•` marker and surrounding space.
 fn strip_marker(line: &str) -> &str {
     let t = line.trim();
@@ -98,17 +57,42 @@ pub(crate) fn clean_tldr(reply: &str, max_words: usize) -> String {
 pub(crate) fn clean_point(reply: &str) -> String {
     let line = reply.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
     let line = strip_marker(line);
-    let line = ["Key point:", "Key Point:", "key point:"].iter().fold(line, |l, p| l.strip_prefix(p).unwrap_or(l).trim());
+    let line =
+        ["Key point:", "Key Point:", "key point:"].iter().fold(line, |l, p| l.strip_prefix(p).unwrap_or(l).trim());
     let line = line.trim_matches(|c| matches!(c, '"' | '*' | '“' | '”')).trim();
     line.to_string()
 }
 
 /// Connectives that open a sentence without adding to its fact.
 const CONNECTIVES: &[&str] = &[
-    "However,", "Moreover,", "Furthermore,", "In addition,", "Additionally,", "Meanwhile,", "Still,",
-    "Also,", "Indeed,", "In fact,", "Likewise,", "Similarly,", "To that end,", "As a result,", "Overall,",
-    "Nevertheless,", "Nonetheless,", "Instead,", "Thus,", "Therefore,", "Consequently,", "In particular,",
-    "Specifically,", "Notably,", "Importantly,", "At the same time,", "In other words,", "Of course,",
+    "However,",
+    "Moreover,",
+    "Furthermore,",
+    "In addition,",
+    "Additionally,",
+    "Meanwhile,",
+    "Still,",
+    "Also,",
+    "Indeed,",
+    "In fact,",
+    "Likewise,",
+    "Similarly,",
+    "To that end,",
+    "As a result,",
+    "Overall,",
+    "Nevertheless,",
+    "Nonetheless,",
+    "Instead,",
+    "Thus,",
+    "Therefore,",
+    "Consequently,",
+    "In particular,",
+    "Specifically,",
+    "Notably,",
+    "Importantly,",
+    "At the same time,",
+    "In other words,",
+    "Of course,",
 ];
 
 /// A source sentence cut down to a key point of at most `max_words` words, by removing
@@ -154,13 +138,73 @@ pub(crate) fn compress(sentence: &str, max_words: usize) -> String {
 const LEADING: &[&str] = &["and", "but", "or", "so", "yet", "then"];
 /// Words that open a clause with its subject: a run of clauses from mid-sentence must
 /// start with one of these (or a name or number), so that it reads as a sentence.
-const SUBJECT_OPENERS: &[&str] = &["the", "a", "an", "this", "that", "these", "those", "it", "its", "they", "their", "he", "his", "she", "her", "we", "our", "i", "there", "each", "every", "some", "many", "most", "all"];
+const SUBJECT_OPENERS: &[&str] = &[
+    "the", "a", "an", "this", "that", "these", "those", "it", "its", "they", "their", "he", "his", "she", "her", "we",
+    "our", "i", "there", "each", "every", "some", "many", "most", "all",
+];
 /// Prepositions that open a scene-setting clause.
-const PREPOSITIONS: &[&str] = &["at", "in", "on", "from", "during", "after", "before", "under", "with", "for", "by", "since", "until", "through", "across", "among", "following", "despite", "unlike", "like", "as", "while", "when", "although", "though", "because", "if", "originally"];
+const PREPOSITIONS: &[&str] = &[
+    "at",
+    "in",
+    "on",
+    "from",
+    "during",
+    "after",
+    "before",
+    "under",
+    "with",
+    "for",
+    "by",
+    "since",
+    "until",
+    "through",
+    "across",
+    "among",
+    "following",
+    "despite",
+    "unlike",
+    "like",
+    "as",
+    "while",
+    "when",
+    "although",
+    "though",
+    "because",
+    "if",
+    "originally",
+];
 /// Fewest words of a run of clauses kept from a longer sentence.
 const MIN_RUN: usize = 7;
 /// Number words, worth as much as digits.
-const NUMBER_WORDS: &[&str] = &["two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "twenty", "thirty", "forty", "fifty", "hundred", "hundreds", "thousand", "thousands", "million", "millions", "billion", "billions", "half", "double", "twice", "percent"];
+const NUMBER_WORDS: &[&str] = &[
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "twenty",
+    "thirty",
+    "forty",
+    "fifty",
+    "hundred",
+    "hundreds",
+    "thousand",
+    "thousands",
+    "million",
+    "millions",
+    "billion",
+    "billions",
+    "half",
+    "double",
+    "twice",
+    "percent",
+];
 
 /// The clauses of a sentence, as ranges of its words.
 fn clauses(words: &[&str]) -> Vec<std::ops::Range<usize>> {
@@ -286,28 +330,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_numbered_and_bulleted_points() {
-        let r = "1. North Korea seeks Russian help for weapons.\n2) Cha testified to a Senate panel.\n- Kim met Putin at a summit.\n\nok\n3. ";
-        assert_eq!(
-            parse_points(r, 30),
-            vec![
-                "North Korea seeks Russian help for weapons.",
-                "Cha testified to a Senate panel.",
-                "Kim met Putin at a summit."
-            ]
-        );
-    }
-
-    #[test]
-    fn splits_inline_lists_and_drops_headings() {
-        let r = "North Korea is seeking Russian aid for weapons, 2. US Failing to Slow Military Cooperation 3. Cha spoke to the panel on Oct. 4.";
-        assert_eq!(
-            parse_points(r, 30),
-            vec!["North Korea is seeking Russian aid for weapons", "Cha spoke to the panel on Oct. 4."]
-        );
-    }
-
-    #[test]
     fn caps_long_points_at_a_clause() {
         let long = "one two three four five, six seven eight nine ten eleven twelve";
         assert_eq!(cap_words(long, 8), "one two three four five");
@@ -328,7 +350,10 @@ mod tests {
     #[test]
     fn compress_keeps_the_fact_and_drops_the_rest() {
         assert_eq!(
-            compress("However, the Government Accountability Office (GAO) found that 12 agencies (of 24) shared data.", 25),
+            compress(
+                "However, the Government Accountability Office (GAO) found that 12 agencies (of 24) shared data.",
+                25
+            ),
             "The Government Accountability Office found that 12 agencies (of 24) shared data."
         );
         assert_eq!(compress("- rivers carry water", 25), "Rivers carry water.");
