@@ -316,11 +316,10 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "reads the shared sample article beside the repo (../shared/samples); run with --ignored where it is"]
     fn evidence_on_the_sample_article() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/samples/nk-russia-hearing.txt");
-        let Ok(text) = std::fs::read_to_string(path) else {
-            return;
-        };
+        let text = std::fs::read_to_string(path).expect("../shared/samples/nk-russia-hearing.txt");
         let ss = crate::chunk::sentences(&text);
         let (ev, all) = evidence(
             "Victor Cha said Kim Jong Un will likely get substantial support for weapons programs from Russia",
