@@ -316,35 +316,22 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "reads the shared sample article beside the repo (../shared/samples); run with --ignored where it is"]
-    fn evidence_on_the_sample_article() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/samples/nk-russia-hearing.txt");
-        let text = std::fs::read_to_string(path).expect("../shared/samples/nk-russia-hearing.txt");
+    fn evidence_on_the_example_article() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/article.txt");
+        let text = std::fs::read_to_string(path).expect("examples/article.txt");
         let ss = crate::chunk::sentences(&text);
-        let (ev, all) = evidence(
-            "Victor Cha said Kim Jong Un will likely get substantial support for weapons programs from Russia",
-            &text,
-            &ss,
-            2,
-        );
-        assert!(text[ss[ev[0].sentence].clone()].starts_with("Victor Cha, Korea chair"));
+        let (ev, all) = evidence("Mayor Helen Okafor called the tram vote a turning point", &text, &ss, 2);
+        assert!(text[ss[ev[0].sentence].clone()].starts_with("Mayor Helen Okafor"), "{ev:?}");
         assert!(all >= 0.7, "{all}");
-        let (_, bad) = evidence(
-            "Russia has been providing humanitarian aid to Ukraine via a nuclear-armed submarine",
-            &text,
-            &ss,
-            2,
-        );
+        let (_, bad) = evidence("The council will build a nuclear-powered ferry across the ocean", &text, &ss, 2);
         assert!(bad < all);
-        assert_eq!(
-            unsupported_terms("The witness was a U.S. Senator named Victor Cha of CSIS", &text),
-            ["Senator", "CSIS"]
+        let missing = unsupported_terms("The tram was approved by Senator Okafor of Glasgow in 1999", &text);
+        assert!(missing.iter().any(|t| t == "Senator"), "{missing:?}");
+        assert!(missing.iter().any(|t| t == "Glasgow"), "{missing:?}");
+        assert!(missing.iter().any(|t| t == "1999"), "{missing:?}");
+        assert!(
+            unsupported_terms("The council of Harrowgate voted 7 to 2 for a 14-kilometre tram line", &text).is_empty()
         );
-        assert!(unsupported_terms(
-            "Mr. Cha told the Senate Foreign Relations subcommittee on Oct. 4 that the United States must help Ukraine",
-            &text
-        )
-        .is_empty());
     }
 
     #[test]
