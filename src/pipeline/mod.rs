@@ -17,6 +17,7 @@
 
 mod calls;
 mod candidate;
+mod compress;
 mod headline;
 mod map;
 mod plan;
