@@ -4,7 +4,7 @@
 //! ```text
 //! Document ──plan──▶ Plan (sentences, chunks, token counts)             plan.rs
 //!          ──salience──▶ Salience (a score per sentence; no model)      salience.rs
-//!          ──select──▶ Vec<Candidate> (salient, diverse, in budget)     select.rs
+//!          ──select──▶ Vec<Candidate> (concept coverage, in budget)    select.rs
 //!          ──map──▶ Mapped (rewrites, titles, tl;dr: one model pass)    map.rs
 //!          ──ground──▶ Vec<KeyPoint> (faithful text, evidence, flags)   points.rs
 //!          ──title, tl;dr──▶ String, String (checked, with fallbacks)   headline.rs
@@ -145,8 +145,20 @@ pub fn summarize(
     let sal = Salience::new(&doc.text, &plan.sentences);
     let want =
         if opts.max_points > 0 { opts.max_points } else { select::points_for(doc.text.split_whitespace().count()) };
-    // One spare, in case the tl;dr says what one of them says.
-    let candidates = select::run(&cx, &sal, want + 1, SUMMARY_WORDS.saturating_sub(HEADLINE_WORDS));
+    // The title and the tl;dr's likely sentence are said anyway: points add to them. One
+    // spare point, in case the tl;dr says what one of them says.
+    let said: Vec<String> = sal
+        .title
+        .iter()
+        .chain(sal.ranked().first())
+        .map(|&i| doc.text[plan.sentences[i].clone()].to_string())
+        .collect();
+    let budget = select::Budget {
+        points: want + 1,
+        words: SUMMARY_WORDS.saturating_sub(HEADLINE_WORDS),
+        point_words: opts.point_words,
+    };
+    let candidates = select::run(&doc.text, &plan.sentences, &sal, budget, &said);
     let mut best: Vec<usize> = sal.ranked().into_iter().take(TLDR_SENTENCES).collect();
     best.sort_unstable();
     let tldr_source = best.iter().map(|&i| doc.text[plan.sentences[i].clone()].trim()).collect::<Vec<_>>().join(" ");

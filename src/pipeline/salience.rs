@@ -9,7 +9,8 @@
 //! - **structure**: the first sentence of a section, sentences in sections that summarise
 //!   (abstract, summary, overview, findings, conclusions…), closeness to the document's
 //!   own title;
-//! - **content**: the names and numbers a sentence carries.
+//! - **content**: the names and numbers a sentence carries; a signpost to the document's
+//!   own parts ("Appendix II describes …") or a byline run on counts half.
 //!
 //! Headings, rule lines, metadata fields and fragments are told apart from body sentences:
 //! they never become points, but they shape the score of the sentences under them.
@@ -73,14 +74,10 @@ const SUMMARY_HEADINGS: &[&str] = &[
 #[derive(Debug, Clone)]
 pub(crate) struct Salience {
     pub(crate) role: Vec<Role>,
-    /// The section (count of headings before it) of each sentence.
-    pub(crate) section: Vec<usize>,
     /// 0..=1 for body sentences, 0 for the rest.
     pub(crate) score: Vec<f32>,
     /// The sentence holding the document's own title, where it has one.
     pub(crate) title: Option<usize>,
-    /// L2-normalised TF-IDF vectors, sorted by term id.
-    vectors: Vec<Vec<(u32, f32)>>,
 }
 
 impl Salience {
@@ -94,13 +91,31 @@ impl Salience {
         let mut section = vec![0; n];
         let mut summary_like = vec![false; n];
         let mut section_lead = vec![false; n];
+        let levels = heading_levels(&lines, &role);
+        let short = short_sections(&role);
         let (mut s, mut in_summary, mut fresh) = (0, false, false);
+        // The level of the summary-like heading whose region we are in.
+        let mut summary_level: Option<Option<usize>> = None;
         for i in 0..n {
             match role[i] {
                 Role::Heading if Some(i) != title => {
                     s += 1;
                     let h = heading_words(lines[i]);
-                    in_summary = SUMMARY_HEADINGS.iter().any(|k| h == *k || h.ends_with(&format!(" {k}")));
+                    if SUMMARY_HEADINGS.iter().any(|k| h == *k || h.ends_with(&format!(" {k}"))) {
+                        in_summary = true;
+                        summary_level = Some(levels[i]);
+                    } else if let Some(level) = summary_level {
+                        // A summary's own sub-headings ("Findings" → "Fiduciary Failure")
+                        // stay in it: a deeper level where levels are marked, else a run
+                        // of short sections.
+                        in_summary = match (level, levels[i]) {
+                            (Some(top), Some(this)) => this > top,
+                            _ => short[i],
+                        };
+                        if !in_summary {
+                            summary_level = None;
+                        }
+                    }
                     fresh = true;
                 }
                 Role::Body => {
@@ -141,7 +156,7 @@ impl Salience {
             }
             // A short sentence says little; a very long one costs many words to say it; a
             // line mostly of capitalised words is a byline or a heading run on, not a fact.
-            if title_case(lines[i]) {
+            if title_case(lines[i]) || about_the_document(lines[i]) {
                 v *= 0.5;
             }
             if words < 8 {
@@ -151,12 +166,7 @@ impl Salience {
             }
             score[i] = v;
         }
-        Salience { role, section, score, title, vectors }
-    }
-
-    /// Cosine similarity of two sentences' TF-IDF vectors.
-    pub(crate) fn similarity(&self, a: usize, b: usize) -> f32 {
-        cosine(&self.vectors[a], &self.vectors[b])
+        Salience { role, score, title }
     }
 
     /// Body sentences, best first.
@@ -194,6 +204,11 @@ fn role_of(l: &str, own_line: bool) -> Role {
         return Role::Heading;
     }
     let ends = |cs: &[char]| l.trim_end_matches(['*', '_', '`']).ends_with(cs);
+    // A bulleted line is an item of a list, never a heading.
+    let bullet = ["• ", "- ", "* ", "+ ", "· ", "– "].iter().any(|b| l.starts_with(b));
+    if bullet {
+        return if words < 6 { Role::Fragment } else { Role::Body };
+    }
     if own_line && words <= 14 && !ends(&['.', '!', '?', ';', ',', '"', '”', '’', ')', ':']) {
         return Role::Heading;
     }
@@ -201,6 +216,42 @@ fn role_of(l: &str, own_line: bool) -> Role {
         return Role::Fragment;
     }
     Role::Body
+}
+
+/// The level of each heading where the markup says it: the count of `#` in Markdown, the
+/// rank of the underline character in order of first use in reStructuredText.
+fn heading_levels(lines: &[&str], role: &[Role]) -> Vec<Option<usize>> {
+    let mut underlines: Vec<char> = Vec::new();
+    (0..lines.len())
+        .map(|i| {
+            if role[i] != Role::Heading {
+                return None;
+            }
+            let hashes = lines[i].chars().take_while(|&c| c == '#').count();
+            if hashes > 0 {
+                return Some(hashes);
+            }
+            let under = lines.get(i + 1).filter(|l| is_rule(l))?.chars().next()?;
+            let rank = underlines.iter().position(|&c| c == under).unwrap_or_else(|| {
+                underlines.push(under);
+                underlines.len() - 1
+            });
+            Some(rank + 1)
+        })
+        .collect()
+}
+
+/// Whether the section a heading opens is short: three body sentences or fewer before
+/// the next heading.
+fn short_sections(role: &[Role]) -> Vec<bool> {
+    let mut out = vec![false; role.len()];
+    for i in 0..role.len() {
+        if role[i] == Role::Heading {
+            let body = role[i + 1..].iter().take_while(|r| **r != Role::Heading).filter(|r| **r == Role::Body).count();
+            out[i] = body <= 3;
+        }
+    }
+    out
 }
 
 /// `=====`, `-----`, `***`: a line of one repeated punctuation mark.
@@ -217,6 +268,10 @@ fn is_rule(l: &str) -> bool {
 fn is_field(l: &str) -> bool {
     let Some((key, value)) = l.split_once(':') else { return false };
     let key_words = key.split_whitespace().count();
+    // "INFORMATION SHARING: Practices That …" is a title with its topic, not a field.
+    if key_words == 2 && key.chars().all(|c| !c.is_lowercase()) {
+        return false;
+    }
     (1..=2).contains(&key_words)
         && key.chars().next().is_some_and(char::is_uppercase)
         && key.chars().all(|c| c.is_alphanumeric() || c == '-' || c == ' ')
@@ -250,6 +305,32 @@ fn find_title(lines: &[&str], role: &[Role]) -> Option<usize> {
     }
     let first = role.iter().position(|r| *r != Role::Fragment || lines.is_empty())?;
     (role[first] == Role::Heading && first <= 2).then_some(first)
+}
+
+/// Phrases of a sentence that speaks of the document's own parts rather than its subject.
+const SIGNPOSTS: &[&str] = &[
+    "appendix",
+    "appendices",
+    "this section",
+    "next section",
+    "following section",
+    "this chapter",
+    "see figure",
+    "see table",
+    "(see ",
+    "described below",
+    "discussed below",
+    "listed below",
+    "shown below",
+    "described above",
+    "discussed above",
+];
+
+/// A signpost ("Appendix II describes each organization"): a sentence about where the
+/// document says something, not what it says.
+fn about_the_document(l: &str) -> bool {
+    let l = l.to_lowercase();
+    SIGNPOSTS.iter().any(|s| l.contains(s))
 }
 
 /// Whether most words of a line start with a capital ("Report to Senator Robert F.
@@ -457,12 +538,14 @@ mod tests {
 
     #[test]
     fn similarity_is_cosine_of_shared_terms() {
-        let text = "Solar panels cover the roof of the new library building.\n\n\
-            The library roof carries solar panels that power the building.\n\n\
-            Cats sleep through most of the afternoon in warm weather.";
-        let (_, sal) = salience(text);
-        assert!(sal.similarity(0, 1) > 0.3);
-        assert!(sal.similarity(0, 2) < 0.05);
-        assert!((sal.similarity(0, 0) - 1.0).abs() < 1e-4);
+        let lines = [
+            "Solar panels cover the roof of the new library building.",
+            "The library roof carries solar panels that power the building.",
+            "Cats sleep through most of the afternoon in warm weather.",
+        ];
+        let v = tfidf(&lines, &[Role::Body; 3]);
+        assert!(cosine(&v[0], &v[1]) > 0.3);
+        assert!(cosine(&v[0], &v[2]) < 0.05);
+        assert!((cosine(&v[0], &v[0]) - 1.0).abs() < 1e-4);
     }
 }
