@@ -109,3 +109,81 @@ fn extractive_tldr(cx: &Ctx, sal: &Salience) -> Option<(String, usize)> {
         .find(|(s, _)| !text::hard_cut(s))
         .or_else(|| ranked.first().map(|&i| (pick(i), i)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::with_ctx;
+    use super::*;
+
+    const UNTITLED: &str =
+        "The city council approved a budget of 40 million dollars for public transport on Monday.\n\n\
+        The budget adds twelve bus lines and extends the tram network to the airport by 2027.\n\n\
+        Council members said the transport budget was the largest in the city's history.\n\n\
+        Opponents of the budget argued that the bus lines would cost more than the council planned.";
+
+    #[test]
+    fn the_documents_own_title_wins() {
+        let text = format!("# Tram to the airport\n\n{UNTITLED}");
+        let mut warnings = Vec::new();
+        let t = with_ctx(&text, |cx, sal| title(cx, sal, &["Council approves transport budget".into()], &mut warnings));
+        assert_eq!(t, "Tram to the airport");
+        assert!(warnings.is_empty());
+    }
+
+    #[test]
+    fn a_grounded_model_title_is_kept() {
+        let mut warnings = Vec::new();
+        let t =
+            with_ctx(UNTITLED, |cx, sal| title(cx, sal, &["Council approves transport budget".into()], &mut warnings));
+        assert_eq!(t, "Council approves transport budget");
+        assert!(warnings.is_empty());
+    }
+
+    #[test]
+    fn a_title_naming_what_the_source_lacks_is_never_printed() {
+        let mut warnings = Vec::new();
+        let titles = ["Mayor Smith Unveils Metro Plan".to_string(), "Zurich Transport Revolution".to_string()];
+        let t = with_ctx(UNTITLED, |cx, sal| title(cx, sal, &titles, &mut warnings));
+        assert!(!t.contains("Smith") && !t.contains("Zurich") && !t.contains("Metro"), "{t}");
+        assert!(!t.is_empty() && t.split_whitespace().count() <= 12, "{t}");
+        with_ctx(UNTITLED, |cx, _| assert!(ground::unsupported_terms(&t, &cx.doc.text).is_empty(), "{t}"));
+        assert!(warnings.iter().any(|w| w.contains("Smith")), "{warnings:?}");
+    }
+
+    fn tldr_of(reply: &str) -> (String, Option<usize>) {
+        with_ctx(UNTITLED, |cx, sal| tldr(cx, sal, reply, &mut Vec::new()))
+    }
+
+    #[test]
+    fn a_faithful_model_tldr_is_kept() {
+        let reply = "The city council approved a budget of 40 million dollars that adds twelve bus lines.";
+        assert_eq!(tldr_of(reply), (reply.to_string(), None));
+    }
+
+    #[test]
+    fn a_tldr_cut_mid_sentence_falls_back_to_a_whole_source_sentence() {
+        let (t, from) =
+            tldr_of("The city council approved a budget of 40 million dollars that adds twelve bus lines and");
+        assert!(from.is_some(), "{t}");
+        assert!(t.ends_with('.') && t.contains("40 million"), "{t}");
+    }
+
+    #[test]
+    fn a_tldr_about_the_text_or_with_invented_names_falls_back() {
+        for reply in [
+            "This article discusses the city council and its budget for public transport.",
+            "Mayor Johnson approved a budget of 40 million dollars for public transport in Zurich.",
+            "The council approved a budget of 95 million dollars for public transport on Monday.",
+        ] {
+            let (t, from) = tldr_of(reply);
+            assert!(from.is_some(), "kept: {t}");
+            assert!(!t.contains("Johnson") && !t.contains("95") && !t.starts_with("This article"), "{t}");
+        }
+    }
+
+    #[test]
+    fn a_tldr_that_says_less_than_the_top_sentence_falls_back() {
+        let (t, from) = tldr_of("The council made a decision about the city.");
+        assert!(from.is_some(), "kept: {t}");
+    }
+}

@@ -234,3 +234,46 @@ fn count_and_plan(doc: &Document, engine: &dyn Engine, context: usize, opts: &Su
         None => Ok(plan),
     }
 }
+
+/// Runs `f` with the context and salience of `text`, as a summary of it would (tests).
+#[cfg(test)]
+fn with_ctx<R>(text: &str, f: impl FnOnce(&Ctx, &Salience) -> R) -> R {
+    let doc = Document::from_bytes("article.txt".into(), text.as_bytes().to_vec(), None).expect("document");
+    let opts = SummarizeOptions::default();
+    let plan = plan(&doc, 2048, &opts, &mut |s: &str| s.split_whitespace().count());
+    let opening = plan.sentences.iter().take(2).map(|r| &doc.text[r.clone()]).collect::<Vec<_>>().join(" ");
+    let cx = Ctx {
+        doc: &doc,
+        plan: &plan,
+        opts: &opts,
+        prompts: Prompts::load().expect("prompts"),
+        claims: SourceClaims::new(&doc.text),
+        opening,
+    };
+    let sal = Salience::new(&doc.text, &plan.sentences);
+    f(&cx, &sal)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point(text: &str) -> summary::KeyPoint {
+        summary::KeyPoint { text: text.into(), evidence: Vec::new(), support: 1.0 }
+    }
+
+    #[test]
+    fn a_summary_keeps_within_its_words_dropping_the_least_salient_points() {
+        let long = "word ".repeat(24);
+        let points: Vec<_> = (0..10).map(|k| (point(&format!("{long}{k}.")), 1.0 - k as f32 / 10.0)).collect();
+        let title = "A title of six words here";
+        let tldr = "A tl;dr of some twenty words that says what the document says, in one sentence, for the reader.";
+        let kept = within_words(points, title, tldr);
+        let words = |s: &str| s.split_whitespace().count();
+        let total = words(title) + words(tldr) + kept.iter().map(|k| words(&k.text)).sum::<usize>();
+        assert!(total <= SUMMARY_WORDS, "{total}");
+        assert_eq!(kept.len(), (SUMMARY_WORDS - words(title) - words(tldr)) / 25);
+        // The most salient stay, in their order.
+        assert!(kept.iter().enumerate().all(|(k, p)| p.text.ends_with(&format!("{k}."))));
+    }
+}
