@@ -165,22 +165,6 @@ impl Salience {
                 v *= 0.85;
             }
             score[i] = v;
-            if let Ok(path) = std::env::var("PRECIS_DUMP") {
-                use std::io::Write;
-                let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path).unwrap();
-                let tc = title_vec.map(|t| cosine(t, &vectors[i])).unwrap_or(0.0);
-                let line = serde_json::json!({"i": i, "rank": rank, "section": section[i], "central": central[rank], "lead_section": has_lead_section && section[i]==0, "summary": summary_like[i], "section_lead": section_lead[i], "title": tc, "content": content_density(lines[i]), "title_case": title_case(lines[i]), "words": words, "score": v, "text": lines[i], "c25": super::text::compress(lines[i], 25), "c20": super::text::compress(lines[i], 20), "c35": super::text::compress(lines[i], 35), "hc25": super::text::hard_cut(&super::text::compress(lines[i], 25))});
-                writeln!(f, "{line}").unwrap();
-            }
-        }
-        if let Ok(path) = std::env::var("PRECIS_DUMP") {
-            use std::io::Write;
-            let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path).unwrap();
-            for i in 0..n {
-                if role[i] != Role::Body {
-                    writeln!(f, "{}", serde_json::json!({"i": i, "role": format!("{:?}", role[i]), "section": section[i], "text": lines[i]})).unwrap();
-                }
-            }
         }
         Salience { role, score, title }
     }
