@@ -217,6 +217,38 @@ pub fn unsupported_terms(point: &str, source_text: &str) -> Vec<String> {
     out
 }
 
+/// Words that deny: a text that adds or drops one says the opposite of its evidence.
+const NEGATIONS: &[&str] = &["not", "no", "never", "nor", "neither", "without", "none", "nobody", "nothing", "cannot"];
+
+/// What `text` says that `evidence` does not: its content words (names, numbers and plain
+/// words alike) with no same or close form in the evidence, as a rewrite that turns
+/// "accepts" into "rejects" or "promised" into "will pay" would have; and "(negation)" when
+/// one of the two denies and the other does not. Empty when the text only deletes,
+/// reorders or inflects the evidence's words.
+pub fn novel_words(text: &str, evidence: &str) -> Vec<String> {
+    let ev = terms(evidence);
+    let known: HashSet<&str> = ev.iter().filter(|t| !t.stop).map(|t| t.norm.as_str()).collect();
+    let ts = terms(text);
+    let mut out: Vec<String> = Vec::new();
+    for t in ts.iter().filter(|t| !t.stop) {
+        let seen =
+            known.contains(t.norm.as_str()) || (t.kind != Kind::Number && known.iter().any(|k| close(k, &t.norm)));
+        if !seen && !out.iter().any(|o| o == t.surface) {
+            out.push(t.surface.to_string());
+        }
+    }
+    let denies = |ts: &[Term]| {
+        ts.iter().any(|t| {
+            let w = t.surface.to_lowercase().replace('’', "'");
+            NEGATIONS.contains(&w.as_str()) || w.ends_with("n't")
+        })
+    };
+    if denies(&ts) != denies(&ev) {
+        out.push("(negation)".to_string());
+    }
+    out
+}
+
 /// Whether two points say nearly the same: Jaccard similarity of their content-word sets
 /// ≥ 0.6, or (with at least three content words in the smaller) ≥ 85% of the smaller's
 /// words in the larger; words match when equal or sharing a long prefix. Points without
@@ -279,6 +311,20 @@ mod tests {
         assert!(unsupported_terms("The hearing on October 4 was held.", src).is_empty());
         assert!(unsupported_terms("Nothing happened in September 12.", src).is_empty());
         assert_eq!(unsupported_terms("The hearing was on November 4.", src), vec!["November"]);
+    }
+
+    #[test]
+    fn novel_words_catch_changed_meaning_but_not_deletions() {
+        let src = "The Steering Council accepts PEP 703, but with clear proviso: that the rollout be gradual.";
+        assert!(novel_words("The Steering Council accepts PEP 703; the rollout must be gradual.", src).is_empty());
+        assert_eq!(novel_words("The Steering Council rejects PEP 703.", src), ["rejects"]);
+        assert_eq!(novel_words("The Steering Council does not accept PEP 703.", src), ["(negation)"]);
+        assert_eq!(novel_words("The council accepts PEP 704.", src), ["704"]);
+        let promise =
+            "The council put the cost at 212 million euros, of which the government has promised 140 million.";
+        assert!(novel_words("The government promised 140 million euros of the cost.", promise).is_empty());
+        assert_eq!(novel_words("The government will pay 140 million euros.", promise), ["pay"]);
+        assert_eq!(novel_words("The plan was approved.", "The plan was not approved by the board."), ["(negation)"]);
     }
 
     #[test]

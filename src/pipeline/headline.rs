@@ -2,10 +2,11 @@
 //! and a grounded fallback where it does not, so that a flagged title or a tl;dr cut
 //! mid-sentence is never printed:
 //! - title: the document's own title line, else the model's (first prompt, then the
-//!   plainer second) where it names nothing the source lacks, else a headline cut from
-//!   the most salient sentence;
-//! - tl;dr: the model's one-sentence summary of the most salient sentences, else the most
-//!   salient sentence compressed, ending at a clause.
+//!   plainer second) where it uses no name, number or word the source lacks, else a
+//!   headline cut from the most salient sentence;
+//! - tl;dr: the model's one-sentence summary of the most salient sentences where they
+//!   hold every word of it and its negations, else the most salient
+//!   sentence compressed, ending at a clause.
 
 use super::points::problem;
 use super::salience::Salience;
@@ -32,7 +33,13 @@ pub(super) fn title(cx: &Ctx, sal: &Salience, titles: &[String], warnings: &mut 
         if n == 0 || n > TITLE_WORDS {
             continue;
         }
-        match ground::unsupported_terms(t, &cx.doc.text) {
+        let mut missing = ground::unsupported_terms(t, &cx.doc.text);
+        if missing.is_empty() {
+            // A title may word things its own way only with the source's words.
+            missing = ground::novel_words(t, &cx.doc.text);
+            missing.retain(|w| w != "(negation)");
+        }
+        match missing {
             missing if missing.is_empty() => return t.clone(),
             missing => rejected.push(missing.join(", ")),
         }
@@ -56,8 +63,15 @@ fn own_title(cx: &Ctx, sal: &Salience) -> Option<String> {
     (!words.is_empty()).then(|| words[..words.len().min(TITLE_WORDS)].join(" "))
 }
 
-/// The tl;dr, and the sentence it was cut from when it is not the model's.
-pub(super) fn tldr(cx: &Ctx, sal: &Salience, reply: &str, warnings: &mut Vec<String>) -> (String, Option<usize>) {
+/// The tl;dr, and the sentence it was cut from when it is not the model's. `read` is what
+/// the model's tl;dr prompt gave it: the reply may word nothing that text lacks.
+pub(super) fn tldr(
+    cx: &Ctx,
+    sal: &Salience,
+    reply: &str,
+    read: &str,
+    warnings: &mut Vec<String>,
+) -> (String, Option<usize>) {
     let (mut t, fixes) = cx.claims.repair(reply);
     ground::introduce_names(std::slice::from_mut(&mut t), &cx.doc.text);
     let n = t.split_whitespace().count();
@@ -74,7 +88,14 @@ pub(super) fn tldr(cx: &Ctx, sal: &Salience, reply: &str, warnings: &mut Vec<Str
         Some(p)
     } else {
         let (_, support) = ground::evidence(&t, &cx.doc.text, &cx.plan.sentences, 3);
-        (support < MIN_TLDR_SUPPORT).then(|| format!("support {support:.2}"))
+        let novel = ground::novel_words(&t, read);
+        if support < MIN_TLDR_SUPPORT {
+            Some(format!("support {support:.2}"))
+        } else if !novel.is_empty() {
+            Some(format!("words the sentences it read lack ({})", novel.join(", ")))
+        } else {
+            None
+        }
     };
     match why {
         None => {
@@ -151,7 +172,7 @@ mod tests {
     }
 
     fn tldr_of(reply: &str) -> (String, Option<usize>) {
-        with_ctx(UNTITLED, |cx, sal| tldr(cx, sal, reply, &mut Vec::new()))
+        with_ctx(UNTITLED, |cx, sal| tldr(cx, sal, reply, &cx.doc.text, &mut Vec::new()))
     }
 
     #[test]
@@ -174,6 +195,8 @@ mod tests {
             "This article discusses the city council and its budget for public transport.",
             "Mayor Johnson approved a budget of 40 million dollars for public transport in Zurich.",
             "The council approved a budget of 95 million dollars for public transport on Monday.",
+            "The city council rejected a budget of 40 million dollars for public transport on Monday.",
+            "The city council did not approve a budget of 40 million dollars for public transport.",
         ] {
             let (t, from) = tldr_of(reply);
             assert!(from.is_some(), "kept: {t}");

@@ -166,7 +166,7 @@ pub fn summarize(
     let mapped = map::run(&cx, &params, &mut calls, &candidates, &tldr_source, progress)?;
     let mut candidates = points::choose(&cx, candidates, &mapped.rewrites);
     let title = headline::title(&cx, &sal, &mapped.titles, &mut warnings);
-    let (tldr, tldr_sentence) = headline::tldr(&cx, &sal, &mapped.tldr, &mut warnings);
+    let (tldr, tldr_sentence) = headline::tldr(&cx, &sal, &mapped.tldr, &tldr_source, &mut warnings);
     // A point that the tl;dr already says is dropped.
     candidates.retain(|c| Some(c.sentence) != tldr_sentence && !ground::near_duplicate(&c.text, &tldr));
     while candidates.len() > want {

@@ -1,6 +1,6 @@
 //! Stage 5, ground: each chosen candidate becomes a key point. The model's rewrite of its
-//! sentence is kept only where it is shorter and faithful (backed by the sentence, with the
-//! sentence's numbers, and no name or number the source lacks); else the compressed
+//! sentence is kept only where it is shorter and faithful (backed by the sentence, with no
+//! word, number or negation the sentence lacks); else the compressed
 //! sentence stands. `--strict` drops what the checks still flag; a person's first mention
 //! gets the full name the source gives; each point gets its evidence span in the source.
 
@@ -43,6 +43,11 @@ fn faithful_rewrite(cx: &Ctx, sentence: &str, r: &str) -> Option<String> {
         return None;
     }
     let r = text::compress(r, cx.opts.point_words);
+    let novel = ground::novel_words(&r, sentence);
+    if !novel.is_empty() {
+        tracing::debug!("rewrite says what its sentence does not ({}): {r}", novel.join(", "));
+        return None;
+    }
     (ground::support(&r, sentence) >= MIN_REWRITE_SUPPORT && problem(cx, &r).is_none()).then_some(r)
 }
 
@@ -95,4 +100,50 @@ pub(super) fn problem(cx: &Ctx, text: &str) -> Option<String> {
         return Some(format!("words the source says of another name ({})", swapped.join("; ")));
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::with_ctx;
+    use super::*;
+
+    const ARTICLE: &str =
+        "The steering council accepts the proposal to make the lock optional, with a gradual rollout.\n\n\
+        The council put the cost of the rollout at three years of work by the core team.";
+
+    /// The candidate for the article's first sentence, compressed by a hard cut, with
+    /// `rewrite` as the model's reply.
+    fn chosen(rewrite: &str) -> Candidate {
+        with_ctx(ARTICLE, |cx, _| {
+            let cut = "The steering council accepts the proposal to make the lock …".to_string();
+            assert!(text::hard_cut(&cut));
+            let c = Candidate {
+                sentence: 0,
+                salience: 1.0,
+                compressed: cut.clone(),
+                text: cut,
+                support: 1.0,
+                rewritten: false,
+            };
+            choose(cx, vec![c], &[rewrite.to_string()]).remove(0)
+        })
+    }
+
+    #[test]
+    fn a_shorter_faithful_rewrite_is_kept() {
+        let c = chosen("The steering council accepts the proposal, with a gradual rollout.");
+        assert!(c.rewritten, "{}", c.text);
+    }
+
+    #[test]
+    fn a_rewrite_that_changes_a_word_or_a_negation_is_not() {
+        for r in [
+            "The steering council rejects the proposal, with a gradual rollout.",
+            "The steering council does not accept the proposal to make the lock optional.",
+            "The steering council accepts the proposal, with a rollout over five years.",
+        ] {
+            let c = chosen(r);
+            assert!(!c.rewritten && c.text.starts_with("The steering council accepts"), "{r} -> {}", c.text);
+        }
+    }
 }
