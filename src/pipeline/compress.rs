@@ -280,6 +280,20 @@ fn opens_with_subject(w: &str) -> bool {
         || w.chars().next().is_some_and(|c| c.is_uppercase() || c.is_ascii_digit() || c == '“' || c == '"')
 }
 
+/// The clause (index into `cl`) where the main clause starts after a scene-setting
+/// opening: the first after a comma or dash that opens with its subject ("Montana," in "At
+/// the laboratory in Missoula, Montana, researchers …" is no subject); none if no clause
+/// does.
+fn main_clause(words: &[&str], cl: &[Range<usize>]) -> Option<usize> {
+    (1..cl.len()).find(|&k| {
+        let (before, next) = (&cl[k - 1], &cl[k]);
+        let mark = words[before.end - 1].ends_with(',') || ends_dash(words[before.end - 1]);
+        mark && next.len() > 2
+            && opens_with_subject(words[next.start])
+            && !LEADING.contains(&lower(words[next.start]).as_str())
+    })
+}
+
 /// What may be deleted from a sentence, as word ranges: asides (each on its own or with
 /// the others), openings (at most one), tails (at most one).
 struct Units {
@@ -318,6 +332,7 @@ fn units(words: &[&str]) -> Units {
     aside.truncate(MAX_UNITS);
     // A scene-setting opening: the clauses before one that opens with its subject.
     let scene = PREPOSITIONS.contains(&first(&cl[0]).as_str()) || participle(words[0]);
+    let main = if scene { main_clause(words, &cl) } else { Some(0) };
     let mut openings = Vec::new();
     for k in 0..if scene { cl.len().saturating_sub(1) } else { 0 } {
         if !last(&cl[k]).ends_with(',') && !ends_dash(last(&cl[k])) {
@@ -339,7 +354,8 @@ fn units(words: &[&str]) -> Units {
             && last(&cl[k - 2]).ends_with(',')
             && (ASIDE_OPENERS.contains(&first(before).as_str())
                 || (participle(words[before.start]) && lower(words[before.start]).ends_with("ed")));
-        let only_scene = scene && k == 1;
+        // (Where no clause opens with its subject, the opening is taken to be the first.)
+        let only_scene = k <= main.unwrap_or(1);
         // What goes must be an addition to a whole clause ("and …", "which …", "more
         // than …", "destroying …", after a dash or semicolon), not the main clause's rest
         // ("…, Montana, researchers have created …").
@@ -406,6 +422,8 @@ fn deletions(words: &[&str], max: usize, rank: impl Fn(usize, usize) -> (usize, 
 /// "A, which …, B" → "A B"; "A (X), B" → "A, B"; "A — X — B" → "A B".
 fn rebuild(words: &[&str], keep: &[bool]) -> String {
     let scene = keep.first() == Some(&true) && PREPOSITIONS.contains(&lower(words[0]).as_str());
+    let cl = clauses(words);
+    let main_start = if scene { main_clause(words, &cl).map(|k| cl[k].start) } else { None };
     let mut out: Vec<String> = Vec::new();
     let mut i = 0;
     while i < words.len() {
@@ -420,8 +438,12 @@ fn rebuild(words: &[&str], keep: &[bool]) -> String {
         }
         let last = words[i - 1];
         let bracket = words[start].starts_with(['(', '[']);
-        // Still in a scene-setting opening: no clause mark kept before the last word.
-        let opening = scene && !out.iter().rev().skip(1).any(|w| ends_clause(w));
+        // What follows is the main clause after a kept scene-setting opening (where no
+        // clause opens with its subject: while no clause mark is kept before the last word).
+        let opening = match main_start {
+            Some(m) => m == i,
+            None => scene && !out.iter().rev().skip(1).any(|w| ends_clause(w)),
+        };
         let Some(prev) = out.last_mut() else {
             // A deleted opening: the next word starts the sentence ("and" dropped).
             while i < words.len() && LEADING.contains(&lower(words[i]).as_str()) {
@@ -557,6 +579,16 @@ mod tests {
         let long = "The team built a tool that maps wind at 100 m resolution, which feeds the fire models used by \
                     managers across the western states every summer season";
         assert_eq!(compress(long, 12), "The team built a tool that maps wind at 100 m resolution.");
+        // Never the scene alone, however its place name is punctuated.
+        let s = "From her office in Lyon, France, where she runs the city's river monitoring programme (RMP),                  the engineer tracks flood levels along the Rhone every hour.";
+        for n in [10, 14, 25] {
+            let c = compress(s, n);
+            assert!(!c.starts_with("From her office in Lyon, France.") && c.contains("tracks"), "{n}: {c}");
+        }
+        assert_eq!(
+            compress(s, 20),
+            "From her office in Lyon, France, the engineer tracks flood levels along the Rhone every hour."
+        );
     }
 
     #[test]

@@ -15,6 +15,8 @@ use crate::ground;
 
 /// Most words of a title.
 const TITLE_WORDS: usize = 16;
+/// Most words of a headline cut from a sentence.
+const HEADLINE_WORDS: usize = 12;
 /// Most words of a tl;dr.
 pub(super) const TLDR_WORDS: usize = 40;
 /// Least support of the model's tl;dr by the source (its best three sentences).
@@ -44,8 +46,7 @@ pub(super) fn title(cx: &Ctx, sal: &Salience, titles: &[String], warnings: &mut 
             missing => rejected.push(missing.join(", ")),
         }
     }
-    let best = sal.ranked().first().map(|&i| cx.doc.text[cx.plan.sentences[i].clone()].to_string());
-    let fallback = text::headline(best.as_deref().unwrap_or(&cx.opening), 12);
+    let fallback = extractive_title(cx, sal);
     if !rejected.is_empty() {
         warnings.push(format!(
             "title taken from the source: the model's titles name terms it lacks ({})",
@@ -53,6 +54,21 @@ pub(super) fn title(cx: &Ctx, sal: &Salience, titles: &[String], warnings: &mut 
         ));
     }
     fallback
+}
+
+/// A headline from the most salient sentence that compresses to a whole clause within a
+/// headline's words (a cut one would print its scene-setting opening: "From Bob Clark's
+/// office in Boise"), else from the most salient sentence (or the opening) as it comes.
+fn extractive_title(cx: &Ctx, sal: &Salience) -> String {
+    let ranked = sal.ranked();
+    let sentence = |i: usize| &cx.doc.text[cx.plan.sentences[i].clone()];
+    ranked
+        .iter()
+        .take(5)
+        .map(|&i| text::compress(sentence(i), HEADLINE_WORDS))
+        .find(|s| !text::hard_cut(s))
+        .map(|s| s.trim_end_matches('.').to_string())
+        .unwrap_or_else(|| text::headline(ranked.first().map_or(cx.opening.as_str(), |&i| sentence(i)), HEADLINE_WORDS))
 }
 
 /// The document's own title line, without its markup.
