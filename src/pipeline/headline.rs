@@ -66,7 +66,7 @@ fn extractive_title(cx: &Ctx, sal: &Salience) -> String {
         .iter()
         .take(5)
         .map(|&i| text::compress(sentence(i), HEADLINE_WORDS))
-        .find(|s| !text::hard_cut(s))
+        .find(|s| !text::hard_cut(s) && s.split_whitespace().count() <= HEADLINE_WORDS)
         .map(|s| s.trim_end_matches('.').to_string())
         .unwrap_or_else(|| text::headline(ranked.first().map_or(cx.opening.as_str(), |&i| sentence(i)), HEADLINE_WORDS))
 }
