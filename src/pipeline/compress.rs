@@ -280,6 +280,14 @@ fn opens_with_subject(w: &str) -> bool {
         || w.chars().next().is_some_and(|c| c.is_uppercase() || c.is_ascii_digit() || c == '“' || c == '"')
 }
 
+/// Whether a sentence opens with a scene-setting clause: a preposition ("At the
+/// laboratory, …") or a participle ("Based upon the evidence, …"; the first word's capital
+/// aside).
+fn opens_scene(words: &[&str]) -> bool {
+    let Some(w) = words.first() else { return false };
+    PREPOSITIONS.contains(&lower(w).as_str()) || participle(&lower(w))
+}
+
 /// The clause (index into `cl`) where the main clause starts after a scene-setting
 /// opening: the first after a comma or dash that opens with its subject ("Montana," in "At
 /// the laboratory in Missoula, Montana, researchers …" is no subject); none if no clause
@@ -331,7 +339,7 @@ fn units(words: &[&str]) -> Units {
     }
     aside.truncate(MAX_UNITS);
     // A scene-setting opening: the clauses before one that opens with its subject.
-    let scene = PREPOSITIONS.contains(&first(&cl[0]).as_str()) || participle(words[0]);
+    let scene = opens_scene(words);
     let main = if scene { main_clause(words, &cl) } else { Some(0) };
     let mut openings = Vec::new();
     for k in 0..if scene { cl.len().saturating_sub(1) } else { 0 } {
@@ -421,7 +429,7 @@ fn deletions(words: &[&str], max: usize, rank: impl Fn(usize, usize) -> (usize, 
 /// The kept words joined, with the punctuation that bracketed a deleted unit mended:
 /// "A, which …, B" → "A B"; "A (X), B" → "A, B"; "A — X — B" → "A B".
 fn rebuild(words: &[&str], keep: &[bool]) -> String {
-    let scene = keep.first() == Some(&true) && PREPOSITIONS.contains(&lower(words[0]).as_str());
+    let scene = keep.first() == Some(&true) && opens_scene(words);
     let cl = clauses(words);
     let main_start = if scene { main_clause(words, &cl).map(|k| cl[k].start) } else { None };
     let mut out: Vec<String> = Vec::new();
@@ -579,6 +587,12 @@ mod tests {
         let long = "The team built a tool that maps wind at 100 m resolution, which feeds the fire models used by \
                     managers across the western states every summer season";
         assert_eq!(compress(long, 12), "The team built a tool that maps wind at 100 m resolution.");
+        // A participle's opening is a scene too: its main clause stays.
+        let s = "Based upon the evidence before it, including over one million pages of documents, interviews of \
+                 13 board members, and a hearing on May 7, the subcommittee makes the following findings on the \
+                 role of the board in the collapse of the company.";
+        let c = compress(s, 25);
+        assert!(c.starts_with("The subcommittee makes the following findings on the role"), "{c}");
         // Never the scene alone, however its place name is punctuated.
         let s = "From her office in Lyon, France, where she runs the city's river monitoring programme (RMP),                  the engineer tracks flood levels along the Rhone every hour.";
         for n in [10, 14, 25] {

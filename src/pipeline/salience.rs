@@ -159,6 +159,11 @@ impl Salience {
             if title_case(lines[i]) || about_the_document(lines[i]) {
                 v *= 0.5;
             }
+            // A lead-in to a list ("The board should:") says nothing by itself, nor does an
+            // item that goes on from it ("(b) prohibit conflicts of interest").
+            if lines[i].trim_end_matches(['*', '_']).ends_with(':') || continues_a_list(lines[i]) {
+                v = 0.0;
+            }
             if words < 8 {
                 v *= 0.6;
             } else if words > 45 {
@@ -175,6 +180,20 @@ impl Salience {
         order.sort_by(|&a, &b| self.score[b].total_cmp(&self.score[a]).then(a.cmp(&b)));
         order
     }
+}
+
+/// A list item that finishes its lead-in's sentence: after its marker ("(b)", "2.", "-")
+/// it opens in lower case.
+fn continues_a_list(l: &str) -> bool {
+    let rest = l.trim_start_matches(['-', '*', '•', '·', '–', ' ']);
+    let rest = match rest.strip_prefix('(').and_then(|r| r.split_once(')')) {
+        Some((m, r)) if m.len() <= 4 && m.chars().all(|c| c.is_alphanumeric()) => r,
+        _ => match rest.split_once(['.', ')']) {
+            Some((m, r)) if !m.is_empty() && m.len() <= 3 && m.chars().all(|c| c.is_ascii_digit()) => r,
+            _ => rest,
+        },
+    };
+    rest.trim_start().chars().next().is_some_and(char::is_lowercase)
 }
 
 /// Whether the sentence is a whole line of the text (nothing else on its line).
@@ -522,6 +541,7 @@ mod tests {
     fn headings_fields_rules_and_code_are_not_body() {
         let text = "PEP: 9999\nTitle: Faster widgets for everyone\nAuthor: Jane Doe\n\nAbstract\n========\n\n\
             This proposal makes every widget in the library faster by caching their layouts.\n\n\
+            The cache of every widget in the library holds the following three fields:\n\n\
             x = compute(a[i], b[j]) { return y; }";
         let (s, sal) = salience(text);
         let roles: Vec<(&str, Role)> = s.iter().map(|r| &text[r.clone()]).zip(sal.role.iter().copied()).collect();
@@ -532,8 +552,15 @@ mod tests {
         assert_eq!(role("====="), Role::Fragment);
         assert_eq!(role("compute("), Role::Fragment);
         assert_eq!(role("This proposal"), Role::Body);
+        assert_eq!(role("holds the following"), Role::Body);
+        let lead_in = s.iter().position(|r| text[r.clone()].contains("holds the following")).unwrap();
+        assert_eq!(sal.score[lead_in], 0.0, "a lead-in to a list is never a point");
+        assert!(continues_a_list("(b) prohibit conflict of interest arrangements with senior staff."));
+        assert!(continues_a_list("- exercising ongoing oversight of compensation plans and payments."));
+        assert!(!continues_a_list("(b) The board shall prohibit conflicts of interest."));
+        assert!(!continues_a_list("2. The board meets every month."));
         assert!(sal.title.is_some_and(|t| text[s[t].clone()].contains("Faster widgets")));
-        assert_eq!(sal.ranked().len(), 1);
+        assert_eq!(sal.ranked().len(), 2);
     }
 
     #[test]
