@@ -280,7 +280,7 @@ fn bench_json_rows_carry_llama_bench_fields() {
 }
 
 #[test]
-#[ignore = "salience selection (lead, summary sections, MMR) does not yet spread a 20-section report over every quarter: issue 10, see QUALITY.md"]
+#[ignore = "concept-coverage selection takes this 20-section report's points from its lead and its conclusion (quarters 0 and 3), not from every quarter: issue 10, see QUALITY.md"]
 fn long_document_gets_points_from_every_part() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/long_report.md");
     let src = std::fs::read(&path).unwrap();

@@ -91,7 +91,7 @@ fn qwen2_card_summarises_the_example() {
 }
 
 #[test]
-#[ignore = "salience selection (lead, summary sections, MMR) does not yet spread a 20-section report over every quarter: issue 10, see QUALITY.md"]
+#[ignore = "concept-coverage selection takes this 20-section report's points from its lead and its conclusion (quarters 0 and 3), not from every quarter: issue 10, see QUALITY.md"]
 fn default_model_covers_every_part_of_a_long_document() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/long_report.md");
     let src = std::fs::read(&path).unwrap();
