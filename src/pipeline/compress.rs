@@ -227,7 +227,8 @@ fn asides(words: &[&str]) -> Vec<Range<usize>> {
     let mut i = 0;
     while i < words.len() {
         let close = match words[i].chars().next() {
-            Some('(') => ')',
+            // "(1)", "(b)", "(ii)" number a list: they stay with their items.
+            Some('(') if !is_enumerator(words[i]) => ')',
             Some('[') => ']',
             _ => {
                 i += 1;
@@ -243,6 +244,37 @@ fn asides(words: &[&str]) -> Vec<Range<usize>> {
         }
     }
     out
+}
+
+/// "(1)", "(b)", "(iv)": a bracketed list number.
+fn is_enumerator(w: &str) -> bool {
+    let inner = w.trim_end_matches([',', ';', ':', '.']).strip_prefix('(').and_then(|r| r.strip_suffix(')'));
+    inner.is_some_and(|m| (1..=4).contains(&m.len()) && m.chars().all(|c| c.is_ascii_digit() || c.is_ascii_lowercase()))
+}
+
+/// Whether `point`, a shortening of `sentence` (the model's), ends where the sentence may
+/// end: at its own end, or before a tail that compression would delete too. A point that
+/// stops inside a list ("…to identify, research." for "to identify, research, and
+/// disseminate …") or before the rest of its main clause does not.
+pub(crate) fn ends_cleanly(sentence: &str, point: &str) -> bool {
+    let norm = |w: &str| w.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase();
+    let words: Vec<&str> = sentence.split_whitespace().collect();
+    let src: Vec<String> = words.iter().map(|w| norm(w)).collect();
+    let tail: Vec<String> = point.split_whitespace().map(norm).filter(|w| !w.is_empty()).collect();
+    let k = tail.len().min(3);
+    if k == 0 {
+        return true;
+    }
+    let end = &tail[tail.len() - k..];
+    // Where the point's last words stand in the sentence (their last occurrence).
+    let Some(at) = (0..src.len().saturating_sub(k - 1)).rev().find(|&i| src[i..i + k] == *end) else {
+        return true; // the point ends in words of its own: nothing to compare
+    };
+    let next = at + k;
+    if next >= words.len() || !ends_clause(words[next - 1]) {
+        return next >= words.len() || !words[next - 1].ends_with(|c: char| c.is_alphanumeric());
+    }
+    units(&words).tails.iter().any(|t| t.start == next)
 }
 
 /// The clauses of a sentence, as ranges of its words (a bracketed aside never splits).
@@ -371,7 +403,13 @@ fn units(words: &[&str]) -> Units {
         let addition = [LEADING, ASIDE_OPENERS, NOT_A_VERB, PREPOSITIONS].iter().any(|l| l.contains(&opener.as_str()))
             || participle(words[cl[k].start])
             || !last(before).ends_with(',');
-        if !in_aside && !only_scene && addition {
+        // "A, B, and C": the last item of a list is no addition; cutting it leaves "A, B."
+        let last_item =
+            matches!(opener.as_str(), "and" | "or") && before.len() <= 4 && k >= 2 && last(&cl[k - 2]).ends_with(',');
+        // Nor may "(1) …" stay while "(2) …" goes.
+        let numbered = words[..cl[k].start].iter().any(|w| is_enumerator(w))
+            && words[cl[k].start..].iter().any(|w| is_enumerator(w));
+        if !in_aside && !only_scene && addition && !last_item && !numbered {
             tails.push(cl[k].start..n);
         }
     }
@@ -615,6 +653,26 @@ mod tests {
                  gridded wind tool based on the engineering discipline of computational fluid dynamics.";
         let c = compress(s, 20);
         assert!(c.contains("gridded wind"), "{c}");
+    }
+
+    #[test]
+    fn list_numbers_stay_and_a_cut_inside_a_list_is_not_clean() {
+        let s = "The study looked for practices that (1) promote the sharing of information on incidents and \
+                 (2) overcome related challenges, and it found eleven organizations that shared their data.";
+        assert!(compress(s, 20).contains("(1) promote"), "{}", compress(s, 20));
+        let s = "In 1991 the exchanges were set up to identify, research, and disseminate information on threats, \
+                 which members used in their own planning.";
+        assert!(!ends_cleanly(s, "In 1991 the exchanges were set up to identify, research."));
+        assert!(ends_cleanly(
+            s,
+            "In 1991 the exchanges were set up to identify, research, and disseminate information on threats."
+        ));
+        assert!(ends_cleanly(s, s));
+        assert!(!ends_cleanly(s, "In 1991 the exchanges were set up to identify."));
+        let s = "Other factors included (1) establishing secure communication, such as regular meetings and \
+                 secure Web sites, (2) obtaining the support of senior managers, and (3) ensuring continuity.";
+        assert!(!compress(s, 12).ends_with("communication."), "{}", compress(s, 12));
+        assert!(!ends_cleanly(s, "Other factors included (1) establishing secure communication."));
     }
 
     #[test]

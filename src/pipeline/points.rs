@@ -43,6 +43,10 @@ fn faithful_rewrite(cx: &Ctx, sentence: &str, r: &str) -> Option<String> {
         return None;
     }
     let r = text::compress(r, cx.opts.point_words);
+    if !text::ends_cleanly(sentence, &r) {
+        tracing::debug!("rewrite stops inside its sentence's clause or list: {r}");
+        return None;
+    }
     let novel = ground::novel_words(&r, sentence);
     if !novel.is_empty() {
         tracing::debug!("rewrite says what its sentence does not ({}): {r}", novel.join(", "));

@@ -100,7 +100,9 @@ pub(super) fn run(
     while chosen.len() < budget.points {
         let value = |(c, cs): &(Candidate, HashSet<String>)| {
             let gain: f32 = cs.difference(&seen).map(weight).sum();
-            gain * c.salience / c.text.split_whitespace().count().max(1) as f32
+            // A point spends words and one of the points: its cost is its share of both.
+            let words = c.text.split_whitespace().count().max(1) as f32;
+            gain * c.salience / (words / budget.words.max(1) as f32 + 1.0 / budget.points.max(1) as f32)
         };
         // The best value; ties (nothing new anywhere) go to salience, then source order.
         let Some(k) = (0..pool.len())
