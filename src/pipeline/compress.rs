@@ -246,6 +246,28 @@ fn asides(words: &[&str]) -> Vec<Range<usize>> {
     out
 }
 
+/// Whether a sentence may have a verb: an auxiliary, or a lower-case word with a verb's
+/// ending (-ed, -ing, -s). Lenient (a plural passes), so that only lines of names and
+/// nouns fail.
+pub(crate) fn has_verb(l: &str) -> bool {
+    const AUX: &[&str] = &[
+        "is", "are", "was", "were", "be", "been", "being", "has", "have", "had", "do", "does", "did", "will", "would",
+        "can", "could", "may", "might", "must", "shall", "should", "said", "says", "say", "get", "got", "make", "made",
+        "take", "took", "give", "gave", "go", "went", "come", "came", "run", "ran", "find", "found", "put", "let",
+        "set", "keep", "kept", "hold", "held", "lead", "led", "show", "shown", "begin", "began", "leave", "left",
+    ];
+    l.split_whitespace().any(|w| {
+        let w = w.trim_matches(|c: char| !c.is_alphanumeric() && c != '\'' && c != '’');
+        let lower = w.chars().next().is_some_and(char::is_lowercase);
+        let n = w.chars().count();
+        lower
+            && (AUX.contains(&w)
+                || w.ends_with("n't")
+                || (n >= 4 && (w.ends_with("ed") || w.ends_with("ing")))
+                || (n >= 3 && w.ends_with('s') && !w.ends_with("ss")))
+    })
+}
+
 /// "(1)", "(b)", "(iv)": a bracketed list number.
 fn is_enumerator(w: &str) -> bool {
     let inner = w.trim_end_matches([',', ';', ':', '.']).strip_prefix('(').and_then(|r| r.strip_suffix(')'));
@@ -432,6 +454,10 @@ fn deletions(words: &[&str], max: usize, rank: impl Fn(usize, usize) -> (usize, 
     let n = words.len();
     let u = units(words);
     let none = 0..0;
+    // What is left keeps a verb where the sentence had one: "Jane Doe, former Chair of
+    // the committee, holds two degrees" never becomes "Jane Doe, former Chair of the
+    // committee."
+    let verb = has_verb(&words.join(" "));
     let mut best: Option<((usize, usize), usize, Vec<bool>)> = None;
     for p in std::iter::once(&none).chain(&u.openings) {
         for q in std::iter::once(&none).chain(&u.tails) {
@@ -451,6 +477,9 @@ fn deletions(words: &[&str], max: usize, rank: impl Fn(usize, usize) -> (usize, 
                 }
                 let kept = keep.iter().filter(|&&k| k).count();
                 if kept > max || kept < MIN_RUN.min(max) {
+                    continue;
+                }
+                if verb && !has_verb(&(0..n).filter(|&i| keep[i]).map(|i| words[i]).collect::<Vec<_>>().join(" ")) {
                     continue;
                 }
                 let info = (0..n).filter(|&i| keep[i]).map(|i| word_info(i, words[i]) as usize).sum::<usize>();
@@ -673,6 +702,14 @@ mod tests {
                  secure Web sites, (2) obtaining the support of senior managers, and (3) ensuring continuity.";
         assert!(!compress(s, 12).ends_with("communication."), "{}", compress(s, 12));
         assert!(!ends_cleanly(s, "Other factors included (1) establishing secure communication."));
+    }
+
+    #[test]
+    fn the_verb_stays() {
+        let s = "Jane Doe, Jr. (1985-2002), current board member, former Chair of the Finance Committee, and former \
+                 member of the Special Committee, holds two advanced degrees and has wide corporate experience.";
+        let c = compress(s, 25);
+        assert!(has_verb(&c), "{c}");
     }
 
     #[test]

@@ -160,8 +160,12 @@ impl Salience {
                 v *= 0.5;
             }
             // A lead-in to a list ("The board should:") says nothing by itself, nor does an
-            // item that goes on from it ("(b) prohibit conflicts of interest").
-            if lines[i].trim_end_matches(['*', '_']).ends_with(':') || continues_a_list(lines[i]) {
+            // item that goes on from it ("(b) prohibit conflicts of interest"), nor a line
+            // without a verb ("Jane Doe (1985-2002), former Chair of the Finance Committee").
+            if lines[i].trim_end_matches(['*', '_']).ends_with(':')
+                || continues_a_list(lines[i])
+                || !super::text::has_verb(lines[i])
+            {
                 v = 0.0;
             }
             if words < 8 {
@@ -559,6 +563,13 @@ mod tests {
         assert!(continues_a_list("- exercising ongoing oversight of compensation plans and payments."));
         assert!(!continues_a_list("(b) The board shall prohibit conflicts of interest."));
         assert!(!continues_a_list("2. The board meets every month."));
+        use super::super::text::has_verb;
+        assert!(!has_verb(
+            "Herbert Smith, Jr. (1985-2002), current Board member, former Chairman of the Finance Committee."
+        ));
+        assert!(has_verb("The GIL prevents two threads from running at once."));
+        assert!(has_verb("We studied 11 organizations."));
+        assert!(has_verb("Construction will begin in March."));
         assert!(sal.title.is_some_and(|t| text[s[t].clone()].contains("Faster widgets")));
         assert_eq!(sal.ranked().len(), 2);
     }

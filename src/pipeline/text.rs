@@ -63,7 +63,7 @@ pub(crate) fn clean_point(reply: &str) -> String {
     line.to_string()
 }
 
-pub(crate) use super::compress::{compress, ends_cleanly, hard_cut, headline, information};
+pub(crate) use super::compress::{compress, ends_cleanly, hard_cut, has_verb, headline, information};
 
 #[cfg(test)]
 mod tests {
