@@ -160,10 +160,11 @@ impl Salience {
                 v *= 0.5;
             }
             // A lead-in to a list ("The board should:") says nothing by itself, nor does an
-            // item that goes on from it ("(b) prohibit conflicts of interest"), nor a line
+            // item that goes on from it ("(b) prohibit conflicts of interest") or another
+            // piece of a sentence, nor a line
             // without a verb ("Jane Doe (1985-2002), former Chair of the Finance Committee").
             if lines[i].trim_end_matches(['*', '_']).ends_with(':')
-                || continues_a_list(lines[i])
+                || opens_mid_sentence(lines[i])
                 || !super::text::has_verb(lines[i])
             {
                 v = 0.0;
@@ -186,9 +187,10 @@ impl Salience {
     }
 }
 
-/// A list item that finishes its lead-in's sentence: after its marker ("(b)", "2.", "-")
-/// it opens in lower case.
-fn continues_a_list(l: &str) -> bool {
+/// A sentence that does not open like one: after its list marker ("(b)", "2.", "-") it
+/// opens in lower case (an item that finishes its lead-in's sentence: "(b) prohibit …"),
+/// or with a stray mark (a piece split off its sentence: "+1s), with projects like …").
+fn opens_mid_sentence(l: &str) -> bool {
     let rest = l.trim_start_matches(['-', '*', '•', '·', '–', ' ']);
     let rest = match rest.strip_prefix('(').and_then(|r| r.split_once(')')) {
         Some((m, r)) if m.len() <= 4 && m.chars().all(|c| c.is_alphanumeric()) => r,
@@ -197,7 +199,10 @@ fn continues_a_list(l: &str) -> bool {
             _ => rest,
         },
     };
-    rest.trim_start().chars().next().is_some_and(char::is_lowercase)
+    rest.trim_start()
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_lowercase() || (!c.is_alphanumeric() && !"\"“‘'([`_#¿¡".contains(c)))
 }
 
 /// Whether the sentence is a whole line of the text (nothing else on its line).
@@ -559,10 +564,12 @@ mod tests {
         assert_eq!(role("holds the following"), Role::Body);
         let lead_in = s.iter().position(|r| text[r.clone()].contains("holds the following")).unwrap();
         assert_eq!(sal.score[lead_in], 0.0, "a lead-in to a list is never a point");
-        assert!(continues_a_list("(b) prohibit conflict of interest arrangements with senior staff."));
-        assert!(continues_a_list("- exercising ongoing oversight of compensation plans and payments."));
-        assert!(!continues_a_list("(b) The board shall prohibit conflicts of interest."));
-        assert!(!continues_a_list("2. The board meets every month."));
+        assert!(opens_mid_sentence("(b) prohibit conflict of interest arrangements with senior staff."));
+        assert!(opens_mid_sentence("- exercising ongoing oversight of compensation plans and payments."));
+        assert!(!opens_mid_sentence("(b) The board shall prohibit conflicts of interest."));
+        assert!(!opens_mid_sentence("2. The board meets every month."));
+        assert!(opens_mid_sentence("+1s), with projects like go-fuzz and other efforts."));
+        assert!(!opens_mid_sentence("“We chose the river,” she said."));
         use super::super::text::has_verb;
         assert!(!has_verb(
             "Herbert Smith, Jr. (1985-2002), current Board member, former Chairman of the Finance Committee."
