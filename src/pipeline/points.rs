@@ -47,6 +47,13 @@ fn faithful_rewrite(cx: &Ctx, sentence: &str, r: &str) -> Option<String> {
         tracing::debug!("rewrite stops inside its sentence's clause or list: {r}");
         return None;
     }
+    // Saying a word more often than the sentence does is padding or a loop ("The duration
+    // of 1h30s is 1h30s.").
+    let count = |s: &str, w: &str| ground::content_words(s).iter().filter(|x| *x == w).count();
+    if let Some(w) = ground::content_words(&r).iter().find(|w| count(&r, w) > count(sentence, w)) {
+        tracing::debug!("rewrite repeats {w:?}: {r}");
+        return None;
+    }
     let novel = ground::novel_words(&r, sentence);
     if !novel.is_empty() {
         tracing::debug!("rewrite says what its sentence does not ({}): {r}", novel.join(", "));
@@ -145,6 +152,7 @@ mod tests {
             "The steering council rejects the proposal, with a gradual rollout.",
             "The steering council does not accept the proposal to make the lock optional.",
             "The steering council accepts the proposal, with a rollout over five years.",
+            "The steering council accepts the proposal: a gradual rollout, a gradual rollout.",
         ] {
             let c = chosen(r);
             assert!(!c.rewritten && c.text.starts_with("The steering council accepts"), "{r} -> {}", c.text);
