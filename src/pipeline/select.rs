@@ -78,8 +78,11 @@ pub(super) fn run(
         }
     };
     let mut seen: HashSet<String> = covered.iter().flat_map(|s| concepts(s)).collect();
+    // A sentence of no salience (a lead-in, a piece of a sentence, a line without a verb)
+    // is never a point, not even to fill the budget.
     let mut pool: Vec<(Candidate, HashSet<String>)> = ranked
         .iter()
+        .filter(|&&i| sal.score[i] > 0.0)
         .map(|&i| {
             let compressed = text::compress(sentence(i), budget.point_words);
             let factor = if text::hard_cut(&compressed) { HARD_CUT } else { 1.0 };
@@ -164,6 +167,14 @@ mod tests {
         assert_eq!(points.len(), 3);
         let repeats = |a: &str| a.contains("twelve bus lines");
         assert_eq!(points.iter().filter(|p| repeats(p)).count(), 1, "{points:?}");
+    }
+
+    #[test]
+    fn a_sentence_of_no_salience_never_fills_the_budget() {
+        let text = format!("{REPORT}\n\nThe council listed the transport budget lines as follows:");
+        let points = pick(&text, &[], 10);
+        assert!(points.len() >= 3, "{points:?}");
+        assert!(!points.iter().any(|p| p.contains("as follows")), "{points:?}");
     }
 
     #[test]
