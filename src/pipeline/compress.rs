@@ -422,9 +422,12 @@ fn units(words: &[&str]) -> Units {
         // than …", "destroying …", after a dash or semicolon), not the main clause's rest
         // ("…, Montana, researchers have created …").
         let opener = first(&cl[k]);
+        // After "— an aside —" the main clause goes on ("helicopters — including X — could
+        // benefit"): what follows the closing dash is no addition.
+        let closes_dash_pair = ends_dash(last(before)) && k >= 2 && ends_dash(last(&cl[k - 2]));
         let addition = [LEADING, ASIDE_OPENERS, NOT_A_VERB, PREPOSITIONS].iter().any(|l| l.contains(&opener.as_str()))
             || participle(words[cl[k].start])
-            || !last(before).ends_with(',');
+            || (!last(before).ends_with(',') && !closes_dash_pair);
         // "A, B, and C": the last item of a list is no addition; cutting it leaves "A, B."
         let last_item =
             matches!(opener.as_str(), "and" | "or") && before.len() <= 4 && k >= 2 && last(&cl[k - 2]).ends_with(',');
@@ -541,7 +544,7 @@ fn rebuild(words: &[&str], keep: &[bool]) -> String {
             // follows a scene-setting opening ("For the study, which …, researchers").
             trim_clause_end(prev);
         }
-        if out.last().is_some_and(|w| is_dash(w)) {
+        if out.last().is_some_and(|w| w.is_empty() || is_dash(w)) {
             out.pop();
         }
     }
@@ -702,6 +705,14 @@ mod tests {
                  secure Web sites, (2) obtaining the support of senior managers, and (3) ensuring continuity.";
         assert!(!compress(s, 12).ends_with("communication."), "{}", compress(s, 12));
         assert!(!ends_cleanly(s, "Other factors included (1) establishing secure communication."));
+    }
+
+    #[test]
+    fn the_rest_of_a_clause_after_a_dash_aside_stays() {
+        let s = "Engineers are now studying how future helicopters — including a larger concept with six rotors \
+                 and a science payload — could benefit the exploration of the planet and its moons.";
+        let c = compress(s, 20);
+        assert!(c.contains("helicopters could benefit"), "{c}");
     }
 
     #[test]
