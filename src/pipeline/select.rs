@@ -4,9 +4,11 @@
 //! A concept is a content word (normalised and stemmed by `ground::content_words`); one
 //! that several sentences share is part of what the document is about, and weighs
 //! ln(1 + the number of body sentences that hold it); a word that occurs once weighs
-//! nothing, a number as much as a word said twice. Points are picked greedily, as in budgeted maximum coverage: each time the
-//! candidate whose compressed text adds the most weight of concepts not yet covered, times
-//! its salience, per word. What the title and the tl;dr's sentence say counts as covered
+//! nothing, a number as much as a word said twice. Points are picked greedily, as in
+//! budgeted maximum coverage: each time the candidate whose compressed text adds the most
+//! weight of concepts not yet covered, times its salience, per share of the budgets it
+//! spends (its words of the word budget, plus one of the points). A sentence of no
+//! salience is never picked. What the title and the tl;dr's sentence say counts as covered
 //! from the start, so points add to them rather than repeat them. Repetition needs no
 //! penalty of its own: a point that says again what is said adds nothing. The points
 //! come back in source order.
