@@ -19,6 +19,7 @@ pub mod kernel_api;
 pub mod model;
 pub mod options;
 pub mod remote;
+pub(crate) mod shared;
 pub mod tokenizer;
 
 use crate::error::Result;
