@@ -2,8 +2,10 @@
 # Documents per minute of `precis batch` at several --jobs, side by side, on a folder of
 # short documents built at run time (scripts/short-corpus.sh), as BENCHMARKS.md reports.
 # Each run is timed as process wall time (the model's load included) into a fresh OUT;
-# the rounds alternate the --jobs values so that a noisy machine hits them alike. After
-# the rounds, every --jobs value's outputs are compared with --jobs 1's (timings aside).
+# the rounds alternate the --jobs values so that a noisy machine hits them alike. Each row
+# has the engine calls the batch made (documents' chats merged) and, from the engine's
+# debug lines, its forward passes and the sequences each held on average. After the
+# rounds, every --jobs value's outputs are compared with the first's (timings aside).
 #
 #   scripts/batch-jobs.sh [JOBS] [COUNT] [ROUNDS] [-- PRECIS FLAGS...]
 #
@@ -23,16 +25,20 @@ trap 'rm -rf "$work"' EXIT
 scripts/short-corpus.sh "$work/docs" "$count" >/dev/null 2>&1
 n=$(ls "$work/docs" | wc -l)
 ref=${jobs_list%%,*}
-printf 'round\tjobs\tseconds\tdocs/min\tengine calls (-v)\n'
+printf 'round\tjobs\tseconds\tdocs/min\tengine calls\tdecode\n'
 for r in $(seq 1 "$rounds"); do
     for j in ${jobs_list//,/ }; do
         out=$work/out-$j-$r
         t0=$(date +%s.%N)
-        "$precis" batch "$work/docs" --out "$out" --jobs "$j" -v "$@" 2>"$work/log-$j-$r" || true
+        PRECIS_LOG=precis=info,precis::engine::generate=debug \
+            "$precis" batch "$work/docs" --out "$out" --jobs "$j" "$@" 2>"$work/log-$j-$r" || true
         t1=$(date +%s.%N)
         secs=$(echo "$t1 - $t0" | bc -l)
-        calls=$(grep -o -- "--jobs $j: .*" "$work/log-$j-$r" | sed "s/^--jobs $j: //" || true)
-        printf '%s\t%s\t%.1f\t%.1f\t%s\n' "$r" "$j" "$secs" "$(echo "60 * $n / $secs" | bc -l)" "$calls"
+        calls=$(grep -o -- "--jobs $j: [0-9]* engine calls" "$work/log-$j-$r" | grep -o "[0-9]* engine" | cut -d' ' -f1 || true)
+        # The engine's forward passes and the sequences in them (its debug lines).
+        passes=$(sed -n 's/.*: \([0-9]*\) forward passes, \([0-9]*\) sequence-steps.*/\1 \2/p' "$work/log-$j-$r" |
+            awk '{p += $1; r += $2} END {if (p) printf "%d passes, %.1f sequences a pass", p, r / p}')
+        printf '%s\t%s\t%.1f\t%.1f\t%s\t%s\n' "$r" "$j" "$secs" "$(echo "60 * $n / $secs" | bc -l)" "${calls:-0}" "$passes"
         if ! grep -q "$n summarised" "$work/log-$j-$r"; then
             echo "--jobs $j: not every document was summarised:" >&2
             tail -3 "$work/log-$j-$r" >&2

@@ -93,13 +93,11 @@ pub fn run(args: BatchArgs, verbosity: i8) -> Result<()> {
     pb.finish_and_clear();
     if shared.calls > 0 {
         tracing::info!(
-            "--jobs {jobs}: {} engine calls of {:.1} chats on average (at most {}), {} of them merging several documents; decode groups of {:.1} sequences on average per chat, at most {}",
+            "--jobs {jobs}: {} engine calls of {:.1} chats on average (at most {}), {} of them merging several documents",
             shared.calls,
             shared.chats as f64 / shared.calls as f64,
             shared.max_chats,
             shared.merged_calls,
-            shared.grouped as f64 / shared.chats.max(1) as f64,
-            shared.max_group
         );
     }
     let st = state.into_inner().unwrap_or_else(|p| p.into_inner());

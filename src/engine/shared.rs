@@ -51,11 +51,6 @@ pub(crate) struct ShareStats {
     pub merged_calls: usize,
     /// Sum over calls of the workers whose chats they held.
     pub requests: usize,
-    /// Largest group of sequences the engine reported decoding together.
-    pub max_group: usize,
-    /// Sum over chats of the group each was decoded in (over `chats`: the mean group a
-    /// chat shared its decode steps with).
-    pub grouped: usize,
 }
 
 /// The engine's owner; see the module header.
@@ -184,16 +179,9 @@ impl<'a, R: Clone + Send> Coordinator<'a, R> {
                 Err(Error::Engine(format!("{} replies to {} chats", g.len(), chats.len())))
             }
         });
-        let groups: Vec<usize> = match &result {
-            Ok(g) => g.iter().map(|g| g.shared_with).collect(),
-            Err(_) => Vec::new(),
-        };
-        s.max_group = s.max_group.max(groups.iter().copied().max().unwrap_or(0));
-        s.grouped += groups.iter().sum::<usize>();
         tracing::debug!(
             chats = chats.len(),
             workers = batch.len(),
-            max_group = groups.iter().copied().max().unwrap_or(0),
             "shared engine call: {} chats from {} worker(s)",
             chats.len(),
             batch.len()
