@@ -83,7 +83,7 @@ pub fn run(args: BatchArgs, verbosity: i8) -> Result<()> {
                 .name(format!("precis-batch-{i}"))
                 .spawn_scoped(s, move || ctx.worker(worker, state));
             if let Err(e) = spawned {
-                lock(&state).fatal.get_or_insert(Error::Engine(format!("cannot start a batch thread: {e}")));
+                lock(state).fatal.get_or_insert(Error::Engine(format!("cannot start a batch thread: {e}")));
             }
         }
         // A coordinator that panics (an engine bug) stops the workers after their document.
