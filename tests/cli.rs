@@ -244,6 +244,99 @@ fn batch_writes_mirrored_outputs_resumes_and_reports_failures() {
     assert_eq!(status(&lines, "sub/b.md").as_deref(), Some("ok"));
 }
 
+/// Every output under `out` (the manifest and the resume journal aside), without its
+/// timings, by relative path.
+fn outputs_without_timings(out: &Path) -> Vec<(String, Value)> {
+    let mut files: Vec<(String, Value)> = walkdir::WalkDir::new(out)
+        .into_iter()
+        .map(|e| e.unwrap())
+        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+        .map(|e| {
+            let mut v: Value = serde_json::from_slice(&std::fs::read(e.path()).unwrap()).unwrap();
+            v.as_object_mut().unwrap().remove("stats");
+            (e.path().strip_prefix(out).unwrap().display().to_string(), v)
+        })
+        .collect();
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    files
+}
+
+#[test]
+fn batch_jobs_merge_documents_and_write_what_one_job_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("docs");
+    for (i, town) in ["Velmora", "Ostrava", "Brindle", "Castelo", "Dunmore", "Eskil"].iter().enumerate() {
+        write(&src, &format!("d{i}.txt"), ARTICLE.replace("Velmora", town).as_bytes());
+    }
+    write(&src, "sub/b.md", format!("# Title\n\n{ARTICLE}").as_bytes());
+    write(&src, "bad.txt", &[0, 0, 0, 1, 2, 0]);
+    let run = |jobs: &str, out: &Path| {
+        precis()
+            .arg("batch")
+            .arg(&src)
+            .arg("--out")
+            .arg(out)
+            .args(["-m", "fake", "-v", "--jobs", jobs])
+            .output()
+            .unwrap()
+    };
+    let (one, three) = (dir.path().join("one"), dir.path().join("three"));
+    let a = run("1", &one);
+    let b = run("3", &three);
+    assert_eq!(a.status.code(), Some(1), "bad.txt fails the batch: {}", String::from_utf8_lossy(&a.stderr));
+    assert_eq!(b.status.code(), Some(1), "{}", String::from_utf8_lossy(&b.stderr));
+    let (x, y) = (outputs_without_timings(&one), outputs_without_timings(&three));
+    assert_eq!(x.len(), 7);
+    assert_eq!(x, y, "--jobs 3 must write what --jobs 1 writes");
+    let lines = |out: &Path| {
+        let mut l: Vec<(String, String)> = manifest(out)
+            .iter()
+            .map(|v| (v["path"].as_str().unwrap().to_string(), v["status"].as_str().unwrap().to_string()))
+            .collect();
+        l.sort();
+        l
+    };
+    assert_eq!(lines(&one), lines(&three));
+    assert_eq!(lines(&three).len(), 8);
+    // -v reports how the engine's calls were shared: with three documents in flight, some
+    // call must have held the chats of more than one.
+    let err = String::from_utf8_lossy(&b.stderr);
+    let merged: usize = err
+        .lines()
+        .find_map(|l| l.split_once("--jobs 3: ")?.1.split_once("), ")?.1.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no sharing line: {err}"));
+    assert!(merged > 0, "{err}");
+    let err = String::from_utf8_lossy(&a.stderr);
+    assert!(err.contains(" 0 of them merging several documents"), "{err}");
+
+    // A rerun with several jobs skips everything up to date.
+    let c = run("3", &three);
+    assert_eq!(c.status.code(), Some(1));
+    assert_eq!(lines(&three).iter().filter(|(_, s)| s == "skipped").count(), 7);
+}
+
+#[test]
+fn batch_jobs_flag_is_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("docs");
+    write(&src, "a.txt", ARTICLE.as_bytes());
+    for bad in ["0", "257"] {
+        let o = precis()
+            .arg("batch")
+            .arg(&src)
+            .arg("--out")
+            .arg(dir.path().join("out"))
+            .args(["-m", "fake", "--jobs", bad])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "--jobs {bad}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(err.contains(&format!("--jobs {bad}")) && err.contains("between 1 and 256"), "{err}");
+    }
+    assert!(!dir.path().join("out").exists(), "a refused run writes nothing");
+}
+
 #[test]
 fn bench_json_rows_carry_llama_bench_fields() {
     let out = precis().args(["bench", "-m", "fake", "-p", "64", "-n", "16", "-r", "2", "-o", "json"]).output().unwrap();

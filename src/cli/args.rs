@@ -289,6 +289,12 @@ pub struct BatchArgs {
     /// (on stdout) the files under DIR that no shard has done; exit 1 if there are any.
     #[arg(long)]
     pub merge: bool,
+    /// Documents in flight at once (1 to 256), their model calls merged into one batch
+    /// for the engine [default: 4; with --backend openai, --parallel]. The engine's own
+    /// threads (--threads) stay the only heavy CPU users, so more jobs do not
+    /// oversubscribe the CPU; 1 summarises one document after another.
+    #[arg(short = 'j', long, value_name = "N")]
+    pub jobs: Option<usize>,
     #[command(flatten)]
     pub summary: SummaryArgs,
     #[command(flatten)]

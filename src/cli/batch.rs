@@ -1,22 +1,29 @@
 //! `precis batch DIR --out OUTDIR`: every matching document under DIR, each to
 //! OUTDIR/<same path>.json, resumable in every format, with OUTDIR/manifest.jsonl (the
 //! lock, resume journal and manifest live in `cli/outdir.rs`). One bad file never stops
-//! the batch; the exit code is 1 if any failed.
+//! the batch; the exit code is 1 if any failed. `--jobs N` documents are in flight at
+//! once, on N threads that share the one engine: their model calls are merged into one
+//! batch (`engine/shared.rs`).
 
 use super::args::BatchArgs;
 use super::outdir::{OutDir, MANIFEST};
 use super::outputs;
+use crate::config::RunConfig;
+use crate::engine::shared::{Coordinator, Worker};
 use crate::error::{Error, Result};
 use crate::input::Document;
 use crate::pipeline::{self, SummarizeOptions};
 use crate::render::{self, Format};
+use crate::session::{self, ModelRef};
 use crate::summary::Summary;
-use crate::{atomic, interrupt, progress, session};
+use crate::{atomic, interrupt, progress};
 use globset::{Glob, GlobSet, GlobSetBuilder};
+use indicatif::ProgressBar;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 const DEFAULT_GLOBS: &[&str] = &["*.txt", "*.md", "*.markdown", "*.html"];
 
@@ -31,6 +38,10 @@ struct ManifestLine {
 
 pub fn run(args: BatchArgs, verbosity: i8) -> Result<()> {
     let cfg = args.model.to_config(verbosity)?;
+    let jobs = args.jobs.unwrap_or_else(|| default_jobs(&cfg));
+    if !(1..=256).contains(&jobs) {
+        return Err(Error::Usage(format!("--jobs {jobs}: must be between 1 and 256")));
+    }
     let (opts, format) = args.summary.options(cfg.seed, cfg.temperature)?;
     if !args.dir.is_dir() {
         return Err(Error::Usage(format!("{}: not a folder", args.dir.display())));
@@ -57,67 +68,43 @@ pub fn run(args: BatchArgs, verbosity: i8) -> Result<()> {
     // A shard that owns no file still writes its (empty) manifest: it ran.
     let shard = args.shard.map(|sh| sh.manifest_name());
     let shard_key = shard.as_deref().map(|m| m.trim_start_matches("manifest.").trim_end_matches(".jsonl").to_string());
-    let mut outdir = OutDir::open(&args.out, shard_key.as_deref())?;
+    let outdir = OutDir::open(&args.out, shard_key.as_deref())?;
     let manifest_path = args.out.join(shard.as_deref().unwrap_or(MANIFEST));
-    let (mut done, mut failed, mut skipped) = (0usize, 0usize, 0usize);
-    let mut engine = None;
+    let jobs = jobs.min(files.len()).max(1);
     let pb = progress::bar(files.len() as u64, verbosity, "batch");
-    for (k, (file, out)) in files.iter().zip(&outputs).enumerate() {
-        interrupt::set_status(format!(
-            "{k} of {} documents done (manifest.jsonl lists them); stopped at {}; run the same command again to resume",
-            files.len(),
-            file.display()
-        ));
-        pb.set_message(file.display().to_string());
-        let t0 = Instant::now();
-        let rel = file.strip_prefix(&args.dir).unwrap_or(file).display().to_string();
-        let result = (|| -> Result<&'static str> {
-            let doc = Document::read_limited(file, args.summary.max_input_bytes)?;
-            if !args.force
-                && (outdir.up_to_date(out, &doc.sha256, &settings)
-                    || (format == Format::Json && json_up_to_date(out, &doc.sha256, &settings)))
-            {
-                return Ok("skipped");
+    let state =
+        Mutex::new(State { outdir, next: 0, in_flight: Vec::new(), done: 0, failed: 0, skipped: 0, fatal: None });
+    let ctx = Run { files: &files, outputs: &outputs, args: &args, opts: &opts, format, settings: &settings, pb: &pb };
+    let shared = std::thread::scope(|s| {
+        let mut coord = Coordinator::new(|| session::open(&cfg), GATHER_WINDOW);
+        for i in 0..jobs {
+            let (worker, ctx, state) = (coord.worker(), &ctx, &state);
+            let spawned = std::thread::Builder::new()
+                .name(format!("precis-batch-{i}"))
+                .spawn_scoped(s, move || ctx.worker(worker, state));
+            if let Err(e) = spawned {
+                lock(state).fatal.get_or_insert(Error::Engine(format!("cannot start a batch thread: {e}")));
             }
-            doc.check_enough_text()?;
-            if engine.is_none() {
-                engine = Some(session::open(&cfg)?);
-            }
-            let (eng, model_ref) = engine.as_mut().expect("engine loaded");
-            let mut s = pipeline::summarize(&doc, eng.as_mut(), model_ref, &opts, &mut |_, _, _| {})?;
-            s.source.path = rel.clone();
-            let bytes = with_settings(&s, &settings, format);
-            atomic::write(out, bytes.as_bytes())?;
-            outdir.record(out, &doc.sha256, &settings, bytes.as_bytes())?;
-            Ok("ok")
-        })();
-        let (status, error) = match result {
-            Ok(s) => (s, None),
-            // A model that cannot be loaded (or a server that fails) fails every document: stop here.
-            Err(e @ (Error::Fetch(_) | Error::Model { .. } | Error::Device { .. } | Error::Remote { .. })) => {
-                return Err(e)
-            }
-            Err(e) => {
-                super::report(&e);
-                ("failed", Some(e.to_string()))
-            }
-        };
-        match status {
-            "failed" => failed += 1,
-            "skipped" => skipped += 1,
-            _ => {}
         }
-        done += 1;
-        outdir.manifest_line(&ManifestLine {
-            path: rel,
-            output: out.strip_prefix(&args.out).unwrap_or(out).display().to_string(),
-            status,
-            error,
-            seconds: (t0.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
-        })?;
-        pb.inc(1);
-    }
+        // A coordinator that panics (an engine bug) stops the workers after their document.
+        let _stop = StopOnUnwind(&state);
+        coord.serve()
+    });
     pb.finish_and_clear();
+    if shared.calls > 0 {
+        tracing::info!(
+            "--jobs {jobs}: {} engine calls of {:.1} chats on average (at most {}), {} of them merging several documents",
+            shared.calls,
+            shared.chats as f64 / shared.calls as f64,
+            shared.max_chats,
+            shared.merged_calls,
+        );
+    }
+    let st = state.into_inner().unwrap_or_else(|p| p.into_inner());
+    if let Some(e) = st.fatal {
+        return Err(e);
+    }
+    let (done, failed, skipped) = (st.done, st.failed, st.skipped);
     if verbosity >= 0 {
         eprintln!(
             "precis: {done} documents: {} summarised, {skipped} up to date, {failed} failed; manifest at {}",
@@ -129,6 +116,157 @@ pub fn run(args: BatchArgs, verbosity: i8) -> Result<()> {
         return Err(Error::BatchFailed { failed, total: done });
     }
     Ok(())
+}
+
+/// How long the engine waits, once one document's chats have come, for the other
+/// documents in flight to send theirs (they are usually planning a chunk or grounding a
+/// reply, milliseconds of work, while a model call takes seconds).
+const GATHER_WINDOW: Duration = Duration::from_millis(50);
+
+/// Documents in flight unless `--jobs` says: enough for the local engine's batches to
+/// fill its decode slots across documents; as many as the requests a server takes at once.
+fn default_jobs(cfg: &RunConfig) -> usize {
+    cfg.remote.as_ref().map_or(4, |r| r.parallel)
+}
+
+/// What the workers share, behind one lock.
+struct State {
+    outdir: OutDir,
+    /// The next file to take.
+    next: usize,
+    /// Files taken and not yet finished, by index.
+    in_flight: Vec<usize>,
+    done: usize,
+    failed: usize,
+    skipped: usize,
+    /// The error that stops the batch (a model that cannot load, a server that fails, a
+    /// manifest that cannot be written): no worker takes another file.
+    fatal: Option<Error>,
+}
+
+fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+struct StopOnUnwind<'s>(&'s Mutex<State>);
+
+impl Drop for StopOnUnwind<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            lock(self.0).fatal.get_or_insert(Error::Engine("the engine thread panicked".into()));
+        }
+    }
+}
+
+/// What every worker reads.
+struct Run<'a> {
+    files: &'a [PathBuf],
+    outputs: &'a [PathBuf],
+    args: &'a BatchArgs,
+    opts: &'a SummarizeOptions,
+    format: Format,
+    settings: &'a str,
+    pb: &'a ProgressBar,
+}
+
+impl Run<'_> {
+    /// One worker thread: takes the next file until none is left or the batch stops.
+    /// Manifest lines go in the order documents finish, each right after its output (so
+    /// that the manifest and the outputs agree after any stop); with `--jobs 1` that is
+    /// file order.
+    fn worker(&self, mut worker: Worker<ModelRef>, state: &Mutex<State>) {
+        loop {
+            let k = {
+                let mut st = lock(state);
+                if st.fatal.is_some() || st.next >= self.files.len() {
+                    return;
+                }
+                let k = st.next;
+                st.next += 1;
+                st.in_flight.push(k);
+                self.status(&st);
+                k
+            };
+            let (file, out) = (&self.files[k], &self.outputs[k]);
+            let t0 = Instant::now();
+            let rel = file.strip_prefix(&self.args.dir).unwrap_or(file).display().to_string();
+            let result = self.one(file, out, &rel, &mut worker, state);
+            let mut st = lock(state);
+            st.in_flight.retain(|&i| i != k);
+            let (status, error) = match result {
+                Ok(s) => (s, None),
+                // A model that cannot be loaded (or a server that fails) fails every document: stop here.
+                Err(e @ (Error::Fetch(_) | Error::Model { .. } | Error::Device { .. } | Error::Remote { .. })) => {
+                    st.fatal.get_or_insert(e);
+                    return;
+                }
+                Err(e) => {
+                    super::report(&e);
+                    ("failed", Some(e.to_string()))
+                }
+            };
+            match status {
+                "failed" => st.failed += 1,
+                "skipped" => st.skipped += 1,
+                _ => {}
+            }
+            st.done += 1;
+            let line = ManifestLine {
+                path: rel,
+                output: out.strip_prefix(&self.args.out).unwrap_or(out).display().to_string(),
+                status,
+                error,
+                seconds: (t0.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
+            };
+            if let Err(e) = st.outdir.manifest_line(&line) {
+                st.fatal.get_or_insert(e);
+                return;
+            }
+            self.pb.inc(1);
+            if !st.in_flight.is_empty() {
+                self.status(&st);
+            }
+        }
+    }
+
+    /// The interrupt line and the progress bar's message: what is done, what is in flight.
+    fn status(&self, st: &State) {
+        let mut names: Vec<usize> = st.in_flight.clone();
+        names.sort_unstable();
+        let names = names.iter().map(|&i| self.files[i].display().to_string()).collect::<Vec<_>>().join(", ");
+        interrupt::set_status(format!(
+            "{} of {} documents done (manifest.jsonl lists them); stopped at {names}; run the same command again to resume",
+            st.done,
+            self.files.len(),
+        ));
+        self.pb.set_message(names);
+    }
+
+    /// One document: skipped if up to date, else summarised and written.
+    fn one(
+        &self,
+        file: &Path,
+        out: &Path,
+        rel: &str,
+        worker: &mut Worker<ModelRef>,
+        state: &Mutex<State>,
+    ) -> Result<&'static str> {
+        let doc = Document::read_limited(file, self.args.summary.max_input_bytes)?;
+        if !self.args.force
+            && (lock(state).outdir.up_to_date(out, &doc.sha256, self.settings)
+                || (self.format == Format::Json && json_up_to_date(out, &doc.sha256, self.settings)))
+        {
+            return Ok("skipped");
+        }
+        doc.check_enough_text()?;
+        let (mut eng, model_ref) = worker.engine()?;
+        let mut s = pipeline::summarize(&doc, &mut eng, &model_ref, self.opts, &mut |_, _, _| {})?;
+        s.source.path = rel.to_string();
+        let bytes = with_settings(&s, self.settings, self.format);
+        atomic::write(out, bytes.as_bytes())?;
+        lock(state).outdir.record(out, &doc.sha256, self.settings, bytes.as_bytes())?;
+        Ok("ok")
+    }
 }
 
 /// Refuses an OUT that is DIR itself or holds DIR (OUT inside DIR is fine: it is skipped).

@@ -34,6 +34,13 @@ pub trait Forward {
     fn fork_slot(&mut self, _src: usize, _dst: usize, _len: usize) -> Result<()> {
         Err(Error::Engine("this backend cannot copy a cache slot".into()))
     }
+    /// Whether one [`Forward::forward_batch`] may mix a prompt written into a slot from
+    /// any position up to that slot's cached length (the rest of the slot forgotten) with
+    /// other slots' next tokens, each row computed as it would be alone: then a slot whose
+    /// sequence stops takes the next waiting prompt at once ([`generate_batch`]).
+    fn can_refill(&self) -> bool {
+        false
+    }
 }
 
 /// The seed of every run that does not name one (sampling only; greedy ignores it).
@@ -248,6 +255,9 @@ pub fn generate_batch(
     if slots < 2 || jobs.len() < 2 {
         return jobs.iter().map(|j| generate(model, j.prompt, j.params, is_eog, decode)).collect();
     }
+    if jobs.len() > slots && model.can_refill() {
+        return generate_refilling(model, jobs, slots, is_eog, decode);
+    }
     let limit = model.max_positions();
     let mut results = Vec::with_capacity(jobs.len());
     for group in jobs.chunks(slots) {
@@ -260,6 +270,7 @@ pub fn generate_batch(
         let prefill = t0.elapsed();
         let t1 = Instant::now();
         let mut seqs: Vec<Seq> = group.iter().map(|j| Seq::new(j.params, j.prompt.len())).collect();
+        let (mut passes, mut rows) = (1usize, group.len());
         let mut next: Vec<Option<u32>> = Vec::with_capacity(group.len());
         for (s, l) in seqs.iter_mut().zip(logits.iter_mut()) {
             next.push(s.step(l, limit, is_eog, decode)?);
@@ -273,16 +284,84 @@ pub fn generate_batch(
                 .map(|(&i, t)| (i, &t[..], group[i].prompt.len() + seqs[i].out.len() - 1))
                 .collect();
             logits = model.forward_batch(&inputs)?;
+            (passes, rows) = (passes + 1, rows + inputs.len());
             for (k, &i) in live.iter().enumerate() {
                 next[i] = seqs[i].step(&mut logits[k], limit, is_eog, decode)?;
             }
         }
         let decode_time = t1.elapsed();
+        log_passes(group.len(), slots, passes, rows);
         for s in seqs {
             results.push(Generation { shared_with: group.len(), ..s.finish(prefill, decode_time, decode)? });
         }
     }
     Ok(results)
+}
+
+/// More jobs than slots, on a backend that can refill a slot: the first `slots` jobs are
+/// prefilled together, and whenever a sequence stops, its slot takes the next job, whose
+/// prompt goes into the same forward pass as the other slots' next tokens (only the part
+/// after what it shares with the slot's previous prompt, still cached). The slots stay
+/// full until the jobs run out, instead of each group waiting for its longest reply.
+/// Every result reports the call's whole prefill and decode time, shared by all the jobs.
+fn generate_refilling(
+    model: &mut dyn Forward,
+    jobs: &[Job],
+    slots: usize,
+    is_eog: &dyn Fn(u32) -> bool,
+    decode: &dyn Fn(&[u32]) -> Result<String>,
+) -> Result<Vec<Generation>> {
+    let limit = model.max_positions();
+    for j in jobs {
+        check_prompt(j.prompt, limit)?;
+    }
+    model.clear_cache();
+    let t0 = Instant::now();
+    let mut logits = prefill_group(model, &jobs[..slots])?;
+    let prefill = t0.elapsed();
+    let mut seqs: Vec<Seq> = jobs.iter().map(|j| Seq::new(j.params, j.prompt.len())).collect();
+    // The job in each row of `logits`, with its slot; the job each slot last held.
+    let mut rows: Vec<(usize, usize)> = (0..slots).map(|i| (i, i)).collect();
+    let mut held: Vec<usize> = (0..slots).collect();
+    let mut waiting = slots..jobs.len();
+    let (mut passes, mut rows_run) = (1usize, slots);
+    loop {
+        let mut inputs: Vec<(usize, Vec<u32>, usize)> = Vec::with_capacity(rows.len());
+        let mut next_rows = Vec::with_capacity(rows.len());
+        for (&(slot, job), l) in rows.iter().zip(logits.iter_mut()) {
+            if let Some(t) = seqs[job].step(l, limit, is_eog, decode)? {
+                inputs.push((slot, vec![t], jobs[job].prompt.len() + seqs[job].out.len() - 1));
+                next_rows.push((slot, job));
+            } else if let Some(new) = waiting.next() {
+                let (old, prompt) = (jobs[held[slot]].prompt, jobs[new].prompt);
+                let shared = old.iter().zip(prompt).take_while(|(a, b)| a == b).count().min(prompt.len() - 1);
+                inputs.push((slot, prompt[shared..].to_vec(), shared));
+                next_rows.push((slot, new));
+                held[slot] = new;
+            }
+        }
+        if inputs.is_empty() {
+            break;
+        }
+        (passes, rows_run) = (passes + 1, rows_run + inputs.len());
+        let refs: Vec<(usize, &[u32], usize)> = inputs.iter().map(|(s, t, p)| (*s, &t[..], *p)).collect();
+        logits = model.forward_batch(&refs)?;
+        rows = next_rows;
+    }
+    let decode_time = t0.elapsed() - prefill;
+    log_passes(jobs.len(), slots, passes, rows_run);
+    seqs.into_iter()
+        .map(|s| Ok(Generation { shared_with: jobs.len(), ..s.finish(prefill, decode_time, decode)? }))
+        .collect()
+}
+
+/// How full the slots were: forward passes, and sequences in them (a prefill counts as
+/// one pass of its prompts). `PRECIS_LOG=precis::engine::generate=debug` shows it.
+fn log_passes(sequences: usize, slots: usize, passes: usize, rows: usize) {
+    tracing::debug!(
+        "batch of {sequences} sequences in {slots} slots: {passes} forward passes, {rows} sequence-steps ({:.1} per pass)",
+        rows as f64 / passes.max(1) as f64
+    );
 }
 
 /// Prefills a group of prompts into slots `0..`, and returns each one's last logits. Where
@@ -505,6 +584,69 @@ mod tests {
         }
         assert_eq!(many[0].shared_with, 2);
         assert_eq!(many[3].tokens, vec![5, 6]);
+    }
+
+    /// A toy model with three cache slots that keep their tokens: the logits favour a hash
+    /// of the whole cached sequence, so a slot refilled from the wrong position or with
+    /// the wrong prefix gives other tokens.
+    struct Cached {
+        slots: Vec<Vec<u32>>,
+        passes: Vec<Vec<usize>>,
+    }
+    impl Forward for Cached {
+        fn clear_cache(&mut self) {
+            self.slots = vec![Vec::new(); 3];
+        }
+        fn forward(&mut self, tokens: &[u32], pos: usize) -> Result<Vec<f32>> {
+            Ok(self.forward_batch(&[(0, tokens, pos)])?.swap_remove(0))
+        }
+        fn max_positions(&self) -> usize {
+            100
+        }
+        fn batch_slots(&self) -> usize {
+            3
+        }
+        fn can_refill(&self) -> bool {
+            true
+        }
+        fn forward_batch(&mut self, seqs: &[(usize, &[u32], usize)]) -> Result<Vec<Vec<f32>>> {
+            self.passes.push(seqs.iter().map(|s| s.1.len()).collect());
+            seqs.iter()
+                .map(|&(slot, toks, pos)| {
+                    let s = &mut self.slots[slot];
+                    if pos > s.len() {
+                        return Err(Error::Engine(format!("slot {slot}: position {pos} after {}", s.len())));
+                    }
+                    s.truncate(pos);
+                    s.extend_from_slice(toks);
+                    let h = s.iter().fold(17u32, |a, &t| a.wrapping_mul(31).wrapping_add(t));
+                    let mut l = vec![0.0; 8];
+                    l[(h % 8) as usize] = 5.0;
+                    Ok(l)
+                })
+                .collect()
+        }
+    }
+
+    #[test]
+    fn refilled_slots_generate_what_each_prompt_gets_alone() {
+        let prompts: Vec<Vec<u32>> = (0..8u32).map(|i| vec![1, 2, 3, i % 3, i, (i * 5) % 8]).collect();
+        let p = GenParams { max_tokens: 9, ..Default::default() };
+        let eog = |t| t == 7;
+        let fresh = || Cached { slots: vec![Vec::new(); 3], passes: Vec::new() };
+        let one: Vec<_> = prompts.iter().map(|q| generate(&mut fresh(), q, &p, &eog, &dec).unwrap()).collect();
+        let jobs: Vec<Job> = prompts.iter().map(|q| Job { prompt: q, params: &p }).collect();
+        let mut m = fresh();
+        let many = generate_batch(&mut m, &jobs, &eog, &dec).unwrap();
+        for (a, b) in one.iter().zip(&many) {
+            assert_eq!((&a.tokens, a.stop), (&b.tokens, b.stop));
+        }
+        assert!(one.iter().map(|g| g.tokens.len()).collect::<HashSet<_>>().len() > 1, "replies of several lengths");
+        // A prompt went into a freed slot beside the other slots' next tokens, without the
+        // prefix it shares with the slot's previous prompt.
+        assert!(m.passes.iter().skip(2).any(|p| p.len() > 1 && p.iter().any(|&n| n > 1)), "{:?}", m.passes);
+        assert!(m.passes[1..].iter().flatten().all(|&n| n < 6), "a whole prompt again: {:?}", m.passes);
+        assert_eq!(many[0].shared_with, 8);
     }
 
     #[test]

@@ -6,6 +6,8 @@
 //! benches reach the CPU kernels through [`kernel_api`]. The fake engine
 //! ([`fake::FakeEngine`]) is a deterministic stand-in for fast CLI tests; the remote
 //! engine ([`remote::RemoteEngine`]) sends chats to an OpenAI-compatible server.
+//! `shared` lets several threads share one engine, their chats merged into one call
+//! (`precis batch --jobs`).
 
 pub(crate) mod arch;
 pub mod chat;
@@ -19,6 +21,7 @@ pub mod kernel_api;
 pub mod model;
 pub mod options;
 pub mod remote;
+pub(crate) mod shared;
 pub mod tokenizer;
 
 use crate::error::Result;

@@ -276,6 +276,11 @@ impl Forward for NativeForward {
     fn fork_slot(&mut self, src: usize, dst: usize, len: usize) -> Result<()> {
         self.0.fork_slot(src, dst, len)
     }
+    /// Every row is computed on its own (its attention reads its own slot up to its
+    /// position), and a write at position `pos` sets the slot's length to the row's end.
+    fn can_refill(&self) -> bool {
+        true
+    }
 }
 
 /// The float type of the dense model's weights and activations: f32 on the CPU, f16 on
