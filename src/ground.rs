@@ -249,6 +249,44 @@ pub fn novel_words(text: &str, evidence: &str) -> Vec<String> {
     out
 }
 
+/// Words that hedge a claim: a shortening that drops one states as certain what its
+/// source only expects, estimates or reports.
+const HEDGES: &[&str] = &[
+    "expected",
+    "expects",
+    "may",
+    "might",
+    "could",
+    "would",
+    "likely",
+    "unlikely",
+    "possibly",
+    "probably",
+    "perhaps",
+    "estimated",
+    "estimate",
+    "estimates",
+    "approximately",
+    "nearly",
+    "almost",
+    "roughly",
+    "reportedly",
+    "allegedly",
+    "planned",
+    "plans",
+    "proposed",
+    "proposes",
+    "suggests",
+    "suggested",
+];
+
+/// The hedges of `evidence` ("expected", "may", "estimated", …) that `text` leaves out.
+pub fn dropped_hedges(text: &str, evidence: &str) -> Vec<String> {
+    let words = |s: &str| -> HashSet<String> { raw_words(s).into_iter().map(|(_, w)| w.to_lowercase()).collect() };
+    let (t, e) = (words(text), words(evidence));
+    HEDGES.iter().filter(|h| e.contains(**h) && !t.contains(**h)).map(|h| h.to_string()).collect()
+}
+
 /// Whether two points say nearly the same: Jaccard similarity of their content-word sets
 /// ≥ 0.6, or (with at least three content words in the smaller) ≥ 85% of the smaller's
 /// words in the larger; words match when equal or sharing a long prefix. Points without
@@ -311,6 +349,13 @@ mod tests {
         assert!(unsupported_terms("The hearing on October 4 was held.", src).is_empty());
         assert!(unsupported_terms("Nothing happened in September 12.", src).is_empty());
         assert_eq!(unsupported_terms("The hearing was on November 4.", src), vec!["November"]);
+    }
+
+    #[test]
+    fn a_dropped_hedge_is_found() {
+        let src = "The first trams are expected to carry passengers in 2029.";
+        assert_eq!(dropped_hedges("The first trams will carry passengers in 2029.", src), ["expected"]);
+        assert!(dropped_hedges("The first trams are expected to carry passengers.", src).is_empty());
     }
 
     #[test]

@@ -54,7 +54,8 @@ fn faithful_rewrite(cx: &Ctx, sentence: &str, r: &str) -> Option<String> {
         tracing::debug!("rewrite repeats {w:?}: {r}");
         return None;
     }
-    let novel = ground::novel_words(&r, sentence);
+    let mut novel = ground::novel_words(&r, sentence);
+    novel.extend(ground::dropped_hedges(&r, sentence).into_iter().map(|h| format!("(no {h:?})")));
     if !novel.is_empty() {
         tracing::debug!("rewrite says what its sentence does not ({}): {r}", novel.join(", "));
         return None;
@@ -119,14 +120,14 @@ mod tests {
     use super::*;
 
     const ARTICLE: &str =
-        "The steering council accepts the proposal to make the lock optional, with a gradual rollout.\n\n\
+        "The steering council is expected to accept the proposal to make the lock optional, with a gradual rollout.\n\n\
         The council put the cost of the rollout at three years of work by the core team.";
 
     /// The candidate for the article's first sentence, compressed by a hard cut, with
     /// `rewrite` as the model's reply.
     fn chosen(rewrite: &str) -> Candidate {
         with_ctx(ARTICLE, |cx, _| {
-            let cut = "The steering council accepts the proposal to make the lock …".to_string();
+            let cut = "The steering council is expected to accept the proposal to make the lock …".to_string();
             assert!(text::hard_cut(&cut));
             let c = Candidate {
                 sentence: 0,
@@ -142,20 +143,21 @@ mod tests {
 
     #[test]
     fn a_shorter_faithful_rewrite_is_kept() {
-        let c = chosen("The steering council accepts the proposal, with a gradual rollout.");
+        let c = chosen("The steering council is expected to accept the proposal, with a gradual rollout.");
         assert!(c.rewritten, "{}", c.text);
     }
 
     #[test]
-    fn a_rewrite_that_changes_a_word_or_a_negation_is_not() {
+    fn a_rewrite_that_changes_a_word_a_negation_or_a_hedge_is_not() {
         for r in [
-            "The steering council rejects the proposal, with a gradual rollout.",
-            "The steering council does not accept the proposal to make the lock optional.",
-            "The steering council accepts the proposal, with a rollout over five years.",
-            "The steering council accepts the proposal: a gradual rollout, a gradual rollout.",
+            "The steering council is expected to reject the proposal, with a gradual rollout.",
+            "The steering council is not expected to accept the proposal to make the lock optional.",
+            "The steering council is expected to accept the proposal, with a rollout over five years.",
+            "The steering council is expected to accept the proposal: a gradual rollout, a gradual rollout.",
+            "The steering council accepts the proposal to make the lock optional, with a gradual rollout.",
         ] {
             let c = chosen(r);
-            assert!(!c.rewritten && c.text.starts_with("The steering council accepts"), "{r} -> {}", c.text);
+            assert!(!c.rewritten && c.text.starts_with("The steering council is expected"), "{r} -> {}", c.text);
         }
     }
 }
