@@ -49,8 +49,13 @@ fn faithful_rewrite(cx: &Ctx, sentence: &str, r: &str) -> Option<String> {
     }
     // Saying a word more often than the sentence does is padding or a loop ("The duration
     // of 1h30s is 1h30s.").
-    let count = |s: &str, w: &str| ground::content_words(s).iter().filter(|x| *x == w).count();
-    if let Some(w) = ground::content_words(&r).iter().find(|w| count(&r, w) > count(sentence, w)) {
+    let counts = |s: &str| {
+        let mut m = std::collections::HashMap::<String, usize>::new();
+        ground::content_words(s).into_iter().for_each(|w| *m.entry(w).or_default() += 1);
+        m
+    };
+    let (said, source) = (counts(&r), counts(sentence));
+    if let Some((w, _)) = said.iter().find(|(w, n)| **n > source.get(*w).copied().unwrap_or(0)) {
         tracing::debug!("rewrite repeats {w:?}: {r}");
         return None;
     }
