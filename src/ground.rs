@@ -287,6 +287,27 @@ pub fn dropped_hedges(text: &str, evidence: &str) -> Vec<String> {
     HEDGES.iter().filter(|h| e.contains(**h) && !t.contains(**h)).map(|h| h.to_string()).collect()
 }
 
+/// The numbers of `text` that count something else than in `evidence`: a number followed
+/// by a word that never follows it there ("350 documents" from "350 boxes of documents").
+pub fn changed_units(text: &str, evidence: &str) -> Vec<String> {
+    let lower = |s: &str| raw_words(s).into_iter().map(|(_, w)| w.to_lowercase()).collect::<Vec<_>>();
+    let (t, e) = (lower(text), lower(evidence));
+    let number = |w: &str| w.chars().any(|c| c.is_ascii_digit());
+    let word = |w: &str| w.chars().all(char::is_alphabetic);
+    let mut out = Vec::new();
+    for k in 0..t.len().saturating_sub(1) {
+        let (n, unit) = (&t[k], &t[k + 1]);
+        if !number(n) || !word(unit) {
+            continue;
+        }
+        let units: Vec<&String> = (0..e.len().saturating_sub(1)).filter(|&j| e[j] == *n).map(|j| &e[j + 1]).collect();
+        if !units.is_empty() && units.iter().all(|u| word(u) && *u != unit) {
+            out.push(format!("{n} {unit}"));
+        }
+    }
+    out
+}
+
 /// Whether two points say nearly the same: Jaccard similarity of their content-word sets
 /// ≥ 0.6, or (with at least three content words in the smaller) ≥ 85% of the smaller's
 /// words in the larger; words match when equal or sharing a long prefix. Points without
@@ -356,6 +377,14 @@ mod tests {
         let src = "The first trams are expected to carry passengers in 2029.";
         assert_eq!(dropped_hedges("The first trams will carry passengers in 2029.", src), ["expected"]);
         assert!(dropped_hedges("The first trams are expected to carry passengers.", src).is_empty());
+    }
+
+    #[test]
+    fn a_number_keeps_what_it_counts() {
+        let src = "By May, the staff had reviewed over 350 boxes of documents, including 12 reports.";
+        assert_eq!(changed_units("The staff reviewed over 350 documents.", src), ["350 documents"]);
+        assert!(changed_units("The staff reviewed 350 boxes of documents and 12 reports.", src).is_empty());
+        assert!(changed_units("In May the staff reviewed 350 boxes.", src).is_empty());
     }
 
     #[test]

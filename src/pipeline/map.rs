@@ -41,7 +41,7 @@ pub(super) fn run(
     let mut jobs: Vec<(ChatPrompt, &GenParams, Job)> = Vec::new();
     for (k, c) in candidates.iter().enumerate() {
         let sentence = cx.doc.text[cx.plan.sentences[c.sentence].clone()].trim();
-        let user = cx.prompts.render("point.j2", json!({ "sentence": sentence, "max_words": cx.opts.point_words }))?;
+        let user = cx.prompts.render("point.j2", json!({ "sentence": sentence, "max_words": cx.point_words }))?;
         jobs.push((ChatPrompt::user(user), &params.point, Job::Point(k)));
     }
     for prompt in ["title.j2", "title_retry.j2"] {

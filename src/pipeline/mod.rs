@@ -76,8 +76,11 @@ pub const PROMPT_OVERHEAD: usize = 64;
 pub const TOKENS_PER_POINT: usize = 44;
 /// Most words of a whole summary: title, tl;dr and key points.
 pub const SUMMARY_WORDS: usize = 200;
-/// Words of the title and tl;dr assumed while choosing points (the final cut uses theirs).
-const HEADLINE_WORDS: usize = 42;
+/// Words of the title and tl;dr assumed while choosing points (the final cut uses theirs):
+/// a title of about ten words, a tl;dr of about twenty-five.
+const HEADLINE_WORDS: usize = 36;
+/// Fewest words a key point is cut to when many points share the summary's words.
+const MIN_POINT_WORDS: usize = 16;
 /// Prompts handed to the engine at once (a batch, where the engine batches): the two
 /// title prompts and up to eight map prompts.
 const BATCH: usize = 10;
@@ -97,6 +100,8 @@ struct Ctx<'a> {
     claims: SourceClaims,
     /// The document's first two sentences (title and tl;dr prompts).
     opening: String,
+    /// Most words of one key point in this summary (see [`point_words`]).
+    point_words: usize,
 }
 
 /// The generation parameters of each kind of call.
@@ -137,14 +142,22 @@ pub fn summarize(
     let load_s = engine.info().load_time.as_secs_f64();
     let plan = count_and_plan(doc, engine, context, opts)?;
     let opening: String = plan.sentences.iter().take(2).map(|r| &doc.text[r.clone()]).collect::<Vec<_>>().join(" ");
-    let cx = Ctx { doc, plan: &plan, opts, prompts: Prompts::load()?, claims: SourceClaims::new(&doc.text), opening };
+    let want =
+        if opts.max_points > 0 { opts.max_points } else { select::points_for(doc.text.split_whitespace().count()) };
+    let cx = Ctx {
+        doc,
+        plan: &plan,
+        opts,
+        prompts: Prompts::load()?,
+        claims: SourceClaims::new(&doc.text),
+        opening,
+        point_words: point_words(opts.point_words, want),
+    };
     let params = Params::new(opts);
     let mut warnings = doc.warnings.clone();
     let mut calls = Calls::new(engine);
 
     let sal = Salience::new(&doc.text, &plan.sentences);
-    let want =
-        if opts.max_points > 0 { opts.max_points } else { select::points_for(doc.text.split_whitespace().count()) };
     // The title and the tl;dr's likely sentence are said anyway: points add to them. One
     // spare point, in case the tl;dr says what one of them says.
     let said: Vec<String> = sal
@@ -156,7 +169,7 @@ pub fn summarize(
     let budget = select::Budget {
         points: want + 1,
         words: SUMMARY_WORDS.saturating_sub(HEADLINE_WORDS),
-        point_words: opts.point_words,
+        point_words: cx.point_words,
     };
     let candidates = select::run(&doc.text, &plan.sentences, &sal, budget, &said);
     let mut best: Vec<usize> = sal.ranked().into_iter().take(TLDR_SENTENCES).collect();
@@ -207,6 +220,14 @@ pub fn summarize(
     })
 }
 
+/// Most words of one key point when `points` share the summary: the points' share of
+/// SUMMARY_WORDS, at most `limit` (the option) and at least MIN_POINT_WORDS. More points
+/// say less each, so that a long document's summary holds more facts, not longer ones.
+fn point_words(limit: usize, points: usize) -> usize {
+    let share = SUMMARY_WORDS.saturating_sub(HEADLINE_WORDS) / points.max(1);
+    share.max(MIN_POINT_WORDS).min(limit.max(1))
+}
+
 /// The key points in source order, the least salient dropped until title, tl;dr and
 /// points keep within SUMMARY_WORDS.
 fn within_words(mut points: Vec<(summary::KeyPoint, f32)>, title: &str, tldr: &str) -> Vec<summary::KeyPoint> {
@@ -249,6 +270,7 @@ fn with_ctx<R>(text: &str, f: impl FnOnce(&Ctx, &Salience) -> R) -> R {
         prompts: Prompts::load().expect("prompts"),
         claims: SourceClaims::new(&doc.text),
         opening,
+        point_words: opts.point_words,
     };
     let sal = Salience::new(&doc.text, &plan.sentences);
     f(&cx, &sal)
@@ -260,6 +282,19 @@ mod tests {
 
     fn point(text: &str) -> summary::KeyPoint {
         summary::KeyPoint { text: text.into(), evidence: Vec::new(), support: 1.0 }
+    }
+
+    #[test]
+    fn points_get_shorter_as_they_get_more() {
+        assert_eq!(point_words(25, 5), 25, "a short document's five points keep the option's limit");
+        assert_eq!(point_words(25, 7), 23);
+        assert_eq!(point_words(25, 10), MIN_POINT_WORDS);
+        assert_eq!(point_words(12, 5), 12, "the option's limit holds");
+        assert!(
+            (1..=10)
+                .all(|n| point_words(25, n) * n + HEADLINE_WORDS <= SUMMARY_WORDS
+                    || point_words(25, n) == MIN_POINT_WORDS)
+        );
     }
 
     #[test]

@@ -42,7 +42,7 @@ fn faithful_rewrite(cx: &Ctx, sentence: &str, r: &str) -> Option<String> {
     if !complete || r.split_whitespace().count() < MIN_REWRITE_WORDS {
         return None;
     }
-    let r = text::compress(r, cx.opts.point_words);
+    let r = text::compress(r, cx.point_words);
     if !text::ends_cleanly(sentence, &r) {
         tracing::debug!("rewrite stops inside its sentence's clause or list: {r}");
         return None;
@@ -61,6 +61,7 @@ fn faithful_rewrite(cx: &Ctx, sentence: &str, r: &str) -> Option<String> {
     }
     let mut novel = ground::novel_words(&r, sentence);
     novel.extend(ground::dropped_hedges(&r, sentence).into_iter().map(|h| format!("(no {h:?})")));
+    novel.extend(ground::changed_units(&r, sentence).into_iter().map(|u| format!("({u:?})")));
     if !novel.is_empty() {
         tracing::debug!("rewrite says what its sentence does not ({}): {r}", novel.join(", "));
         return None;
