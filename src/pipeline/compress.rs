@@ -200,12 +200,32 @@ pub(crate) fn compress(sentence: &str, max_words: usize) -> String {
             }
         }
     };
+    let kept = without_open_bracket(&kept);
     let mut out = capitalise(kept.trim_end_matches([',', ';', ':', '-', '—', '–', ' ']));
     let closers = ['"', '”', '’', ')', '\''];
     if !out.trim_end_matches(closers).ends_with(['.', '!', '?', '…']) {
         out.push('.');
     }
     out
+}
+
+/// The text up to an opening bracket that is never closed ("… by calling (typically
+/// indirectly by calling" loses its last five words).
+fn without_open_bracket(s: &str) -> String {
+    let mut open: Vec<usize> = Vec::new();
+    for (i, c) in s.char_indices() {
+        match c {
+            '(' | '[' => open.push(i),
+            ')' | ']' => {
+                open.pop();
+            }
+            _ => {}
+        }
+    }
+    match open.first() {
+        Some(&i) if s[..i].split_whitespace().count() >= MIN_RUN => s[..i].trim_end().to_string(),
+        _ => s.to_string(),
+    }
 }
 
 /// Whether a word ends a clause: `,` `;` `:` or a dash.
@@ -266,6 +286,13 @@ pub(crate) fn has_verb(l: &str) -> bool {
                 || (n >= 4 && (w.ends_with("ed") || w.ends_with("ing")))
                 || (n >= 3 && w.ends_with('s') && !w.ends_with("ss")))
     })
+}
+
+/// An auxiliary or copula ("is", "were", "has", "will"): the sure sign of a finite verb.
+fn is_auxiliary(w: &str) -> bool {
+    const AUX: &[&str] =
+        &["is", "are", "was", "were", "has", "have", "had", "will", "would", "can", "could", "may", "might", "must"];
+    AUX.contains(&lower(w).as_str())
 }
 
 /// "(1)", "(b)", "(iv)": a bracketed list number.
@@ -390,7 +417,10 @@ fn units(words: &[&str]) -> Units {
             && !NOT_A_VERB.contains(&lower(words[cl[k + 1].start]).as_str());
         // An apposition: "The time to first infection, the primary end point, was similar".
         let apposition = matches!(first(&cl[k]).as_str(), "the" | "a" | "an");
-        if bracketed && (relative || ((participle(words[cl[k].start]) || apposition) && goes_on)) {
+        // …and only between a subject and its verb: after a whole clause ("Forums are held
+        // three times a year, allowing …, make …") what follows is the aside's own list.
+        let subject_only = !words[..cl[k].start].iter().any(|w| is_auxiliary(w));
+        if bracketed && (relative || ((participle(words[cl[k].start]) || apposition) && goes_on && subject_only)) {
             aside.push(cl[k].clone());
         }
     }
@@ -643,6 +673,22 @@ mod tests {
         let p = compress(s, 20);
         assert!(!p.contains("plains not"), "{p}");
         assert!(p.starts_with("Water vapor estimates are too low in the mountains"), "{p}");
+    }
+
+    #[test]
+    fn a_participle_after_a_whole_clause_is_no_aside() {
+        let s = "Forums are held three times a year, allowing representatives from all 75 member companies an \
+                 opportunity to establish personal contacts, make formal presentations with follow-on discussions, \
+                 and hold informal discussions about risk-management issues.";
+        let p = compress(s, 16);
+        assert!(!p.contains("year make"), "{p}");
+        assert!(p.starts_with("Forums are held three times a year"), "{p}");
+    }
+
+    #[test]
+    fn a_bracket_never_left_open() {
+        let s = "Objects that support garbage collection use the GC allocator APIs (typically indirectly by calling";
+        assert_eq!(compress(s, 25), "Objects that support garbage collection use the GC allocator APIs.");
     }
 
     #[test]
