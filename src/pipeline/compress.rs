@@ -420,7 +420,13 @@ fn units(words: &[&str]) -> Units {
         // …and only between a subject and its verb: after a whole clause ("Forums are held
         // three times a year, allowing …, make …") what follows is the aside's own list.
         let subject_only = !words[..cl[k].start].iter().any(|w| is_auxiliary(w));
-        if bracketed && (relative || ((participle(words[cl[k].start]) || apposition) && goes_on && subject_only)) {
+        // What interrupts a coordination ("and, with various permutations, in …") is an aside.
+        let interrupts = matches!(lower(last(&cl[k - 1])).as_str(), "and" | "or" | "but")
+            && last(&cl[k - 1]).ends_with(',')
+            && last(&cl[k]).ends_with(',');
+        if interrupts
+            || bracketed && (relative || ((participle(words[cl[k].start]) || apposition) && goes_on && subject_only))
+        {
             aside.push(cl[k].clone());
         }
     }
@@ -467,7 +473,12 @@ fn units(words: &[&str]) -> Units {
         // Nor may "(1) …" stay while "(2) …" goes.
         let numbered = words[..cl[k].start].iter().any(|w| is_enumerator(w))
             && words[cl[k].start..].iter().any(|w| is_enumerator(w));
-        if !in_aside && !only_scene && addition && !last_item && !numbered {
+        // Nor may an aside after "and," stay without what it interrupts ("used in Canada
+        // and, with various permutations, in many other countries").
+        let conjunction =
+            |r: &Range<usize>| matches!(lower(last(r)).as_str(), "and" | "or" | "but") && last(r).ends_with(',');
+        let interrupted = conjunction(before) || (k >= 2 && conjunction(&cl[k - 2]));
+        if !in_aside && !only_scene && addition && !last_item && !numbered && !interrupted {
             tails.push(cl[k].start..n);
         }
     }
@@ -683,6 +694,18 @@ mod tests {
         let p = compress(s, 16);
         assert!(!p.contains("year make"), "{p}");
         assert!(p.starts_with("Forums are held three times a year"), "{p}");
+    }
+
+    #[test]
+    fn an_interrupted_coordination_is_never_left_open() {
+        let s = "The tool is a variation of the Fire Danger Rating System used in Canada and, with various \
+                 permutations, in many other countries around the world today.";
+        let p = compress(s, 20);
+        assert!(!p.contains("and, with various permutations."), "{p}");
+        assert_eq!(
+            compress(s, 23),
+            "The tool is a variation of the Fire Danger Rating System used in Canada and in many other countries around the world today."
+        );
     }
 
     #[test]
