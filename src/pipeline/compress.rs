@@ -468,8 +468,16 @@ fn units(words: &[&str]) -> Units {
             || participle(words[cl[k].start])
             || (!last(before).ends_with(',') && !closes_dash_pair);
         // "A, B, and C": the last item of a list is no addition; cutting it leaves "A, B."
-        let last_item =
-            matches!(opener.as_str(), "and" | "or") && before.len() <= 4 && k >= 2 && last(&cl[k - 2]).ends_with(',');
+        let last_item = matches!(opener.as_str(), "and" | "or")
+            && k >= 2
+            && last(&cl[k - 2]).ends_with(',')
+            && last(before).ends_with(',');
+        // Nor the second half of a pair: "either A or B", "not only A but B".
+        let kept: Vec<String> = words[..cl[k].start].iter().map(|w| lower(w)).collect();
+        let gone: Vec<String> = words[cl[k].start..].iter().map(|w| lower(w)).collect();
+        let has = |ws: &[String], w: &str| ws.iter().any(|x| x == w);
+        let not_only = kept.windows(2).any(|p| p[0] == "not" && p[1] == "only");
+        let paired = (has(&kept, "either") && has(&gone, "or")) || (not_only && has(&gone, "but"));
         // Nor may "(1) …" stay while "(2) …" goes.
         let numbered = words[..cl[k].start].iter().any(|w| is_enumerator(w))
             && words[cl[k].start..].iter().any(|w| is_enumerator(w));
@@ -478,7 +486,7 @@ fn units(words: &[&str]) -> Units {
         let conjunction =
             |r: &Range<usize>| matches!(lower(last(r)).as_str(), "and" | "or" | "but") && last(r).ends_with(',');
         let interrupted = conjunction(before) || (k >= 2 && conjunction(&cl[k - 2]));
-        if !in_aside && !only_scene && addition && !last_item && !numbered && !interrupted {
+        if !in_aside && !only_scene && addition && !last_item && !numbered && !interrupted && !paired {
             tails.push(cl[k].start..n);
         }
     }
@@ -706,6 +714,25 @@ mod tests {
             compress(s, 23),
             "The tool is a variation of the Fire Danger Rating System used in Canada and in many other countries around the world today."
         );
+    }
+
+    #[test]
+    fn a_pair_is_never_split() {
+        let s = "They randomly assigned the 372 volunteers to receive either two doses of the DNA vaccine followed \
+                 by a single dose of the MVA vaccine, or three doses of a rabies vaccine as a control.";
+        assert!(!compress(s, 25).ends_with("MVA vaccine."), "{}", compress(s, 25));
+        assert!(compress(s, 40).contains("or three doses"), "{}", compress(s, 40));
+        let s = "Engineers believe such long-term data collection could not only benefit future designers of \
+                 aircraft and other vehicles, but also the scientists who study the weather of the planet.";
+        assert!(!compress(s, 20).ends_with("other vehicles."), "{}", compress(s, 20));
+    }
+
+    #[test]
+    fn the_last_item_of_a_list_stays() {
+        let s = "The results highlight regions depleted by heavy water use, including the Colorado River basin in \
+                 the United States, the Amazon basin in South America, and the Murray-Darling basin in Australia.";
+        let p = compress(s, 25);
+        assert!(!p.ends_with("in South America."), "{p}");
     }
 
     #[test]
