@@ -223,7 +223,7 @@ pub struct SummaryArgs {
     /// Key points in the summary [default: from the document's length].
     #[arg(long, value_name = "N")]
     pub points: Option<usize>,
-    /// Refuse inputs larger than this (bytes; K, M, G suffixes) [default: 32M].
+    /// Refuse inputs larger than this (bytes; K, M, G suffixes)
     #[arg(long, value_name = "BYTES", value_parser = parse_bytes, default_value = "32M")]
     pub max_input_bytes: u64,
 }
