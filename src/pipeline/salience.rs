@@ -10,7 +10,8 @@
 //!   (abstract, summary, overview, findings, conclusions…), closeness to the document's
 //!   own title;
 //! - **content**: the names and numbers a sentence carries; a signpost to the document's
-//!   own parts ("Appendix II describes …") or a byline run on counts half.
+//!   own parts ("Appendix II describes …") or a byline run on counts half, and so does a
+//!   sentence of the back matter (appendices, references, notes).
 //!
 //! Headings, rule lines, metadata fields and fragments are told apart from body sentences:
 //! they never become points, but they shape the score of the sentences under them.
@@ -70,6 +71,25 @@ const SUMMARY_HEADINGS: &[&str] = &[
     "introduction",
 ];
 
+/// Headings of the parts that back a document up rather than say it.
+const BACK_MATTER: &[&str] = &[
+    "appendix",
+    "appendices",
+    "annex",
+    "references",
+    "bibliography",
+    "notes",
+    "footnotes",
+    "endnotes",
+    "acknowledgments",
+    "acknowledgements",
+    "see also",
+    "external links",
+    "further reading",
+    "copyright",
+    "sources",
+];
+
 /// The salience of every sentence of a document.
 #[derive(Debug, Clone)]
 pub(crate) struct Salience {
@@ -96,11 +116,23 @@ impl Salience {
         let (mut s, mut in_summary, mut fresh) = (0, false, false);
         // The level of the summary-like heading whose region we are in.
         let mut summary_level: Option<Option<usize>> = None;
+        let mut back_matter = vec![false; n];
+        // The level of the back-matter heading whose region we are in (appendices, references…).
+        let mut back_level: Option<Option<usize>> = None;
         for i in 0..n {
             match role[i] {
                 Role::Heading if Some(i) != title => {
                     s += 1;
                     let h = heading_words(lines[i]);
+                    if BACK_MATTER.iter().any(|k| h == *k || h.starts_with(&format!("{k} "))) {
+                        back_level.get_or_insert(levels[i]);
+                    } else if let Some(level) = back_level {
+                        // Back matter runs to the end, or to a heading of its own level or
+                        // above where levels are marked.
+                        if matches!((level, levels[i]), (Some(top), Some(this)) if this <= top) {
+                            back_level = None;
+                        }
+                    }
                     if SUMMARY_HEADINGS.iter().any(|k| h == *k || h.ends_with(&format!(" {k}"))) {
                         in_summary = true;
                         summary_level = Some(levels[i]);
@@ -126,6 +158,7 @@ impl Salience {
             }
             section[i] = s;
             summary_like[i] = in_summary;
+            back_matter[i] = back_level.is_some();
         }
         let body: Vec<usize> = (0..n).filter(|&i| role[i] == Role::Body).collect();
         let central = centrality(&vectors, &body);
@@ -157,6 +190,10 @@ impl Salience {
             // A short sentence says little; a very long one costs many words to say it; a
             // line mostly of capitalised words is a byline or a heading run on, not a fact.
             if title_case(lines[i]) || about_the_document(lines[i]) {
+                v *= 0.5;
+            }
+            // Appendices, references and notes back the document up; they are not what it says.
+            if back_matter[i] {
                 v *= 0.5;
             }
             // A lead-in to a list ("The board should:") says nothing by itself, nor does an
@@ -296,8 +333,13 @@ fn is_rule(l: &str) -> bool {
 fn is_field(l: &str) -> bool {
     let Some((key, value)) = l.split_once(':') else { return false };
     let key_words = key.split_whitespace().count();
-    // "INFORMATION SHARING: Practices That …" is a title with its topic, not a field.
+    // "INFORMATION SHARING: Practices That …" is a title with its topic, not a field, and
+    // "Appendix II: The 11 Organizations …" a heading.
     if key_words == 2 && key.chars().all(|c| !c.is_lowercase()) {
+        return false;
+    }
+    let lower = key.to_lowercase();
+    if BACK_MATTER.iter().any(|b| lower == *b || lower.starts_with(&format!("{b} "))) {
         return false;
     }
     (1..=2).contains(&key_words)
@@ -524,6 +566,22 @@ mod tests {
         let trivia = score_of(text, &s, &sal, "painted blue");
         assert!(lead > trivia, "lead {lead} vs trivia {trivia}");
         assert_eq!(sal.ranked()[0], 0);
+    }
+
+    #[test]
+    fn back_matter_counts_less_than_the_body() {
+        let body = "The agencies shared reports on network attacks with eleven partner organizations every week.";
+        let text = format!(
+            "Information sharing report\n\nThe office studied how agencies share data on attacks.\n\n\
+             Results\n\n{body}\n\nThe partners said that trust grew over years of meetings.\n\n\
+             Appendix II: The Organizations\n\n{}\n\nThe partners said that trust grew over years of meetings.",
+            body.replace("every week", "every month")
+        );
+        let (s, sal) = salience(&text);
+        let appendix = s.iter().position(|r| text[r.clone()].starts_with("Appendix II")).unwrap();
+        assert_eq!(sal.role[appendix], Role::Heading, "an appendix line is a heading, not a field");
+        let (main, back) = (score_of(&text, &s, &sal, "every week"), score_of(&text, &s, &sal, "every month"));
+        assert!(back <= main * 0.6, "body {main} vs appendix {back}");
     }
 
     #[test]
