@@ -185,7 +185,8 @@ pub(crate) fn compress(sentence: &str, max_words: usize) -> String {
             break;
         }
     }
-    let words: Vec<&str> = s.split_whitespace().collect();
+    let unmarked = without_emphasis(s);
+    let words: Vec<&str> = unmarked.split_whitespace().collect();
     let kept = if words.len() <= max_words {
         words.join(" ")
     } else {
@@ -226,6 +227,33 @@ fn without_open_bracket(s: &str) -> String {
         Some(&i) if s[..i].split_whitespace().count() >= MIN_RUN => s[..i].trim_end().to_string(),
         _ => s.to_string(),
     }
+}
+
+/// The text without Markdown's strong emphasis: a `**` that opens a word and the next
+/// that closes one go ("the **seed corpus** is" → "the seed corpus is"); an unpaired one
+/// stays (`**kwargs`).
+fn without_emphasis(s: &str) -> String {
+    let mut words: Vec<String> = s.split_whitespace().map(str::to_string).collect();
+    let opens = |w: &str| w.strip_prefix("**").and_then(|r| r.chars().next()).is_some_and(char::is_alphanumeric);
+    let closes = |w: &str| {
+        let w = w.trim_end_matches(|c: char| ",.;:!?)\"'”’".contains(c));
+        w.strip_suffix("**").and_then(|r| r.chars().last()).is_some_and(|c| c.is_alphanumeric() || c == '.')
+    };
+    let mut i = 0;
+    while i < words.len() {
+        if opens(&words[i]) {
+            if let Some(j) = (i..words.len()).find(|&j| closes(&words[j])) {
+                words[i] = words[i][2..].to_string();
+                let w = &words[j];
+                let at = w.rfind("**").expect("closes");
+                words[j] = format!("{}{}", &w[..at], &w[at + 2..]);
+                i = j + 1;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    words.join(" ")
 }
 
 /// Whether a word ends a clause: `,` `;` `:` or a dash.
@@ -733,6 +761,22 @@ mod tests {
                  the United States, the Amazon basin in South America, and the Murray-Darling basin in Australia.";
         let p = compress(s, 25);
         assert!(!p.ends_with("in South America."), "{p}");
+    }
+
+    #[test]
+    fn strong_emphasis_is_markup_not_text() {
+        assert_eq!(
+            compress("The **seed corpus** is the set of inputs to a **fuzz test**.", 25),
+            "The seed corpus is the set of inputs to a fuzz test."
+        );
+        assert_eq!(
+            compress("This is the original **Design Draft**, not the formal proposal.", 25),
+            "This is the original Design Draft, not the formal proposal."
+        );
+        assert_eq!(
+            compress("A function may take **kwargs as its last argument.", 25),
+            "A function may take **kwargs as its last argument."
+        );
     }
 
     #[test]
