@@ -323,6 +323,24 @@ fn is_auxiliary(w: &str) -> bool {
     AUX.contains(&lower(w).as_str())
 }
 
+/// Whether clause `k` is another name put between commas inside a phrase: "computer-based,
+/// or cyber, attacks" (a short "or …," that the phrase goes on after).
+fn alternative(words: &[&str], cl: &[Range<usize>], k: usize) -> bool {
+    let Some(next) = cl.get(k + 1) else { return false };
+    let this = &cl[k];
+    let first = lower(words[this.start]);
+    let after = lower(words[next.start]);
+    first == "or"
+        && this.len() <= 3
+        && words[this.end - 1].ends_with(',')
+        && k >= 1
+        && words[cl[k - 1].end - 1].ends_with(',')
+        && words[next.start].chars().next().is_some_and(char::is_lowercase)
+        && !SUBJECT_OPENERS.contains(&after.as_str())
+        && !LEADING.contains(&after.as_str())
+        && !ASIDE_OPENERS.contains(&after.as_str())
+}
+
 /// "(1)", "(b)", "(iv)": a bracketed list number.
 fn is_enumerator(w: &str) -> bool {
     let inner = w.trim_end_matches([',', ';', ':', '.']).strip_prefix('(').and_then(|r| r.strip_suffix(')'));
@@ -453,6 +471,7 @@ fn units(words: &[&str]) -> Units {
             && last(&cl[k - 1]).ends_with(',')
             && last(&cl[k]).ends_with(',');
         if interrupts
+            || alternative(words, &cl, k)
             || bracketed && (relative || ((participle(words[cl[k].start]) || apposition) && goes_on && subject_only))
         {
             aside.push(cl[k].clone());
@@ -514,7 +533,15 @@ fn units(words: &[&str]) -> Units {
         let conjunction =
             |r: &Range<usize>| matches!(lower(last(r)).as_str(), "and" | "or" | "but") && last(r).ends_with(',');
         let interrupted = conjunction(before) || (k >= 2 && conjunction(&cl[k - 2]));
-        if !in_aside && !only_scene && addition && !last_item && !numbered && !interrupted && !paired {
+        if !in_aside
+            && !only_scene
+            && addition
+            && !last_item
+            && !numbered
+            && !interrupted
+            && !paired
+            && !alternative(words, &cl, k)
+        {
             tails.push(cl[k].start..n);
         }
     }
@@ -761,6 +788,16 @@ mod tests {
                  the United States, the Amazon basin in South America, and the Murray-Darling basin in Australia.";
         let p = compress(s, 25);
         assert!(!p.ends_with("in South America."), "{p}");
+    }
+
+    #[test]
+    fn another_name_between_commas_is_an_aside() {
+        let s = "Information sharing and coordination are key elements in developing comprehensive and practical \
+                 approaches to defending against computer-based, or cyber, attacks, which could threaten the national welfare.";
+        let p = compress(s, 22);
+        assert!(p.ends_with("computer-based, or cyber, attacks."), "{p}");
+        let p = compress(s, 16);
+        assert!(p.ends_with("computer-based attacks."), "{p}");
     }
 
     #[test]
