@@ -236,10 +236,20 @@ fn opens_mid_sentence(l: &str) -> bool {
             _ => rest,
         },
     };
-    rest.trim_start()
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_lowercase() || (!c.is_alphanumeric() && !"\"“‘'([`_#¿¡".contains(c)))
+    let rest = rest.trim_start();
+    // A bracket that closes at once and a lower-case word after it: the end of a link or
+    // an aside split off its sentence ("(\"read-copy-update\")_ and hazard pointers, …").
+    if let Some(close) = rest.strip_prefix('(').and_then(|r| r.find(')')) {
+        // (Past a reference that follows it: "[#rcu]_".)
+        let next = rest[close + 2..]
+            .split_whitespace()
+            .find(|w| !w.starts_with('[') && w.chars().any(char::is_alphanumeric))
+            .map(|w| w.trim_start_matches(|c: char| !c.is_alphanumeric()));
+        if !rest[..close + 2].contains(' ') && next.is_some_and(|w| w.chars().next().is_some_and(char::is_lowercase)) {
+            return true;
+        }
+    }
+    rest.chars().next().is_some_and(|c| c.is_lowercase() || (!c.is_alphanumeric() && !"\"“‘'([`_#¿¡".contains(c)))
 }
 
 /// Whether the sentence is a whole line of the text (nothing else on its line).
@@ -627,6 +637,9 @@ mod tests {
         assert!(!opens_mid_sentence("(b) The board shall prohibit conflicts of interest."));
         assert!(!opens_mid_sentence("2. The board meets every month."));
         assert!(opens_mid_sentence("+1s), with projects like go-fuzz and other efforts."));
+        assert!(opens_mid_sentence("(\"read-copy-update\")_ and hazard pointers, two well-known schemes."));
+        assert!(opens_mid_sentence("(\"read-copy-update\") [#rcu]_ and, to a lesser extent, hazard pointers."));
+        assert!(!opens_mid_sentence("(GAO) The office studied eleven organizations."));
         assert!(!opens_mid_sentence("“We chose the river,” she said."));
         use super::super::text::has_verb;
         assert!(!has_verb(
