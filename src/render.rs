@@ -53,7 +53,9 @@ pub fn json(s: &Summary) -> String {
 pub fn markdown(s: &Summary) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "# {}\n", s.title);
-    let _ = writeln!(o, "**TL;DR:** {}\n", s.tldr);
+    if !s.tldr.is_empty() {
+        let _ = writeln!(o, "**TL;DR:** {}\n", s.tldr);
+    }
     let _ = writeln!(o, "## Key points\n");
     for (i, k) in s.key_points.iter().enumerate() {
         let _ = writeln!(o, "{}. {} *(support {:.2})*", i + 1, k.text, k.support);
@@ -85,7 +87,9 @@ pub fn markdown(s: &Summary) -> String {
 pub fn text(s: &Summary) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "{}\n", s.title);
-    let _ = writeln!(o, "{}\n", s.tldr);
+    if !s.tldr.is_empty() {
+        let _ = writeln!(o, "{}\n", s.tldr);
+    }
     for k in &s.key_points {
         let _ = writeln!(o, "- {}", k.text);
     }

@@ -121,8 +121,17 @@ pub(super) fn tldr(
             (t, None)
         }
         Some(why) => {
-            tracing::info!("model tl;dr replaced ({why}): {t}");
-            extractive.map_or((t, None), |(s, i)| (s, Some(i)))
+            match extractive {
+                Some((s, i)) => {
+                    tracing::info!("model tl;dr replaced ({why}): {t}");
+                    (s, Some(i))
+                }
+                // Nothing to cut one from: no tl;dr beats one that fails the checks.
+                None => {
+                    warnings.push(format!("no tl;dr: the model's failed the checks ({why}) and the document has no sentence of running text"));
+                    (String::new(), None)
+                }
+            }
         }
     }
 }
@@ -218,6 +227,23 @@ mod tests {
             assert!(from.is_some(), "kept: {t}");
             assert!(!t.contains("Johnson") && !t.contains("95") && !t.starts_with("This article"), "{t}");
         }
+    }
+
+    #[test]
+    fn without_a_sentence_to_fall_back_to_a_failed_tldr_is_not_printed() {
+        let text = "Notes\n\n- red\n- blue\n- green";
+        let mut warnings = Vec::new();
+        let (t, from) = with_ctx(text, |cx, sal| {
+            tldr(
+                cx,
+                sal,
+                "A story of love and redemption in a world where time stands still.",
+                &cx.doc.text,
+                &mut warnings,
+            )
+        });
+        assert_eq!((t.as_str(), from), ("", None));
+        assert!(warnings.iter().any(|w| w.starts_with("no tl;dr")), "{warnings:?}");
     }
 
     #[test]

@@ -29,6 +29,18 @@ pub(super) struct Mapped {
     pub(super) tldr: String,
 }
 
+/// Most words of one source sentence that a prompt reads: a run-on "sentence" (a page
+/// without a full stop) must not overflow the model's context.
+const SENTENCE_WORDS: usize = 120;
+/// Most characters per word allowed for, so that one enormous "word" is bounded too.
+const CHARS_PER_WORD: usize = 12;
+
+/// `s` cut to its first `words` words and `words × CHARS_PER_WORD` characters.
+fn bounded(s: &str, words: usize) -> String {
+    let cut: String = s.split_whitespace().take(words).collect::<Vec<_>>().join(" ");
+    cut.chars().take(words * CHARS_PER_WORD).collect()
+}
+
 /// Runs every model call of a summary.
 pub(super) fn run(
     cx: &Ctx,
@@ -40,15 +52,15 @@ pub(super) fn run(
 ) -> Result<Mapped> {
     let mut jobs: Vec<(ChatPrompt, &GenParams, Job)> = Vec::new();
     for (k, c) in candidates.iter().enumerate() {
-        let sentence = cx.doc.text[cx.plan.sentences[c.sentence].clone()].trim();
+        let sentence = bounded(cx.doc.text[cx.plan.sentences[c.sentence].clone()].trim(), SENTENCE_WORDS);
         let user = cx.prompts.render("point.j2", json!({ "sentence": sentence, "max_words": cx.point_words }))?;
         jobs.push((ChatPrompt::user(user), &params.point, Job::Point(k)));
     }
     for prompt in ["title.j2", "title_retry.j2"] {
-        let user = cx.prompts.render(prompt, json!({ "text": cx.opening }))?;
+        let user = cx.prompts.render(prompt, json!({ "text": bounded(&cx.opening, 2 * SENTENCE_WORDS) }))?;
         jobs.push((ChatPrompt::user(user), &params.title, Job::Title));
     }
-    let user = cx.prompts.render("tldr.j2", json!({ "text": tldr_source }))?;
+    let user = cx.prompts.render("tldr.j2", json!({ "text": bounded(tldr_source, 3 * SENTENCE_WORDS) }))?;
     jobs.push((ChatPrompt::user(user), &params.tldr, Job::Tldr));
 
     let total = jobs.len();
@@ -71,4 +83,18 @@ pub(super) fn run(
         progress("map", done, total);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_prompt_reads_a_bounded_piece_of_a_run_on_sentence() {
+        let long = "word ".repeat(5000);
+        assert_eq!(bounded(&long, 120).split_whitespace().count(), 120);
+        let huge = "x".repeat(100_000);
+        assert_eq!(bounded(&huge, 120).chars().count(), 120 * CHARS_PER_WORD);
+        assert_eq!(bounded("A short sentence.", 120), "A short sentence.");
+    }
 }
