@@ -316,6 +316,21 @@ fn batch_jobs_merge_documents_and_write_what_one_job_writes() {
 }
 
 #[test]
+fn a_page_without_a_full_stop_still_summarises() {
+    let dir = tempfile::tempdir().unwrap();
+    // One 6,000-word "sentence": more tokens than the model's context.
+    let text = format!(
+        "{} and the council met again.",
+        "the council approved the tram budget".repeat(1000).replace("budgetthe", "budget, the")
+    );
+    let path = write(dir.path(), "runon.txt", text.as_bytes());
+    let out = precis().args(["summarize", "-m", "fake"]).arg(&path).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_valid(&v);
+}
+
+#[test]
 fn batch_jobs_flag_is_checked() {
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("docs");
