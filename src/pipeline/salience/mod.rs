@@ -16,8 +16,11 @@
 //! Headings, rule lines, metadata fields and fragments are told apart from body sentences:
 //! they never become points, but they shape the score of the sentences under them.
 
-use crate::ground;
-use std::collections::HashMap;
+mod centrality;
+mod layout;
+
+use centrality::{centrality, cosine, tfidf};
+use layout::{find_title, heading_levels, heading_words, own_line, roles, short_sections};
 use std::ops::Range;
 
 /// What a sentence of the document is.
@@ -53,8 +56,6 @@ pub(crate) const WEIGHTS: Weights = Weights {
     content: 0.15,
 };
 
-/// Body sentences above which centroid closeness stands in for LexRank (quadratic).
-const LEXRANK_MAX: usize = 2000;
 /// Headings whose sections say in brief what the document says at length.
 const SUMMARY_HEADINGS: &[&str] = &[
     "abstract",
@@ -252,141 +253,6 @@ fn opens_mid_sentence(l: &str) -> bool {
     rest.chars().next().is_some_and(|c| c.is_lowercase() || (!c.is_alphanumeric() && !"\"“‘'([`_#¿¡".contains(c)))
 }
 
-/// Whether the sentence is a whole line of the text (nothing else on its line).
-fn own_line(text: &str, r: &Range<usize>) -> bool {
-    let before = text[..r.start].trim_end_matches([' ', '\t']);
-    let after = text[r.end..].trim_start_matches([' ', '\t']);
-    (before.is_empty() || before.ends_with('\n')) && (after.is_empty() || after.starts_with('\n'))
-}
-
-fn roles(lines: &[&str], own_line: &[bool]) -> Vec<Role> {
-    let mut role: Vec<Role> = lines.iter().zip(own_line).map(|(l, &own)| role_of(l, own)).collect();
-    // A line underlined by a rule (reStructuredText, setext Markdown) is a heading.
-    for i in 1..lines.len() {
-        if is_rule(lines[i]) && own_line[i - 1] && role[i - 1] != Role::Fragment {
-            role[i - 1] = Role::Heading;
-        }
-    }
-    role
-}
-
-fn role_of(l: &str, own_line: bool) -> Role {
-    let words = l.split_whitespace().count();
-    if is_rule(l) || is_field(l) || is_code(l) {
-        return Role::Fragment;
-    }
-    if l.starts_with('#') && own_line {
-        return Role::Heading;
-    }
-    let ends = |cs: &[char]| l.trim_end_matches(['*', '_', '`']).ends_with(cs);
-    // A bulleted line is an item of a list, never a heading.
-    let bullet = ["• ", "- ", "* ", "+ ", "· ", "– "].iter().any(|b| l.starts_with(b));
-    if bullet {
-        return if words < 6 { Role::Fragment } else { Role::Body };
-    }
-    if own_line && words <= 14 && !ends(&['.', '!', '?', ';', ',', '"', '”', '’', ')', ':']) {
-        return Role::Heading;
-    }
-    if words < 5 || (own_line && ends(&[':']) && words <= 8) {
-        return Role::Fragment;
-    }
-    Role::Body
-}
-
-/// The level of each heading where the markup says it: the count of `#` in Markdown, the
-/// rank of the underline character in order of first use in reStructuredText.
-fn heading_levels(lines: &[&str], role: &[Role]) -> Vec<Option<usize>> {
-    let mut underlines: Vec<char> = Vec::new();
-    (0..lines.len())
-        .map(|i| {
-            if role[i] != Role::Heading {
-                return None;
-            }
-            let hashes = lines[i].chars().take_while(|&c| c == '#').count();
-            if hashes > 0 {
-                return Some(hashes);
-            }
-            let under = lines.get(i + 1).filter(|l| is_rule(l))?.chars().next()?;
-            let rank = underlines.iter().position(|&c| c == under).unwrap_or_else(|| {
-                underlines.push(under);
-                underlines.len() - 1
-            });
-            Some(rank + 1)
-        })
-        .collect()
-}
-
-/// Whether the section a heading opens is short: three body sentences or fewer before
-/// the next heading.
-fn short_sections(role: &[Role]) -> Vec<bool> {
-    let mut out = vec![false; role.len()];
-    for i in 0..role.len() {
-        if role[i] == Role::Heading {
-            let body = role[i + 1..].iter().take_while(|r| **r != Role::Heading).filter(|r| **r == Role::Body).count();
-            out[i] = body <= 3;
-        }
-    }
-    out
-}
-
-/// `=====`, `-----`, `***`: a line of one repeated punctuation mark.
-fn is_rule(l: &str) -> bool {
-    let mut cs = l.chars().filter(|c| !c.is_whitespace());
-    match cs.next() {
-        Some(c) if c.is_ascii_punctuation() => l.len() >= 3 && cs.all(|d| d == c),
-        _ => false,
-    }
-}
-
-/// `Author: Jane Doe`, `Status: Final`: a metadata field (a capitalised key of at most
-/// two words, a colon, a short value).
-fn is_field(l: &str) -> bool {
-    let Some((key, value)) = l.split_once(':') else { return false };
-    let key_words = key.split_whitespace().count();
-    // "INFORMATION SHARING: Practices That …" is a title with its topic, not a field, and
-    // "Appendix II: The 11 Organizations …" a heading.
-    if key_words == 2 && key.chars().all(|c| !c.is_lowercase()) {
-        return false;
-    }
-    let lower = key.to_lowercase();
-    if BACK_MATTER.iter().any(|b| lower == *b || lower.starts_with(&format!("{b} "))) {
-        return false;
-    }
-    (1..=2).contains(&key_words)
-        && key.chars().next().is_some_and(char::is_uppercase)
-        && key.chars().all(|c| c.is_alphanumeric() || c == '-' || c == ' ')
-        && value.starts_with(' ')
-        && value.split_whitespace().count() <= 12
-        && !value.trim_end().ends_with(['.', '!', '?'])
-}
-
-/// Code or markup rather than prose: many of the characters that code is made of.
-fn is_code(l: &str) -> bool {
-    let sym = l.chars().filter(|c| "{}()[];=<>_/\\|`$".contains(*c)).count();
-    let n = l.chars().count().max(1);
-    sym * 100 / n > 8 || l.starts_with("```") || l.starts_with(".. ")
-}
-
-/// The lower-cased words of a heading, without its markup or numbering.
-fn heading_words(l: &str) -> String {
-    let l = l.trim_start_matches('#').trim();
-    let l = l.trim_start_matches(|c: char| c.is_ascii_digit() || c == '.' || c == ')' || c.is_whitespace());
-    l.trim_end_matches(':').to_lowercase()
-}
-
-/// The document's own title: a heading that opens it, or a `Title:` field near the top.
-fn find_title(lines: &[&str], role: &[Role]) -> Option<usize> {
-    for (i, l) in lines.iter().enumerate().take(12) {
-        if let Some(v) = l.strip_prefix("Title:") {
-            if !v.trim().is_empty() {
-                return Some(i);
-            }
-        }
-    }
-    let first = role.iter().position(|r| *r != Role::Fragment || lines.is_empty())?;
-    (role[first] == Role::Heading && first <= 2).then_some(first)
-}
-
 /// Phrases of a sentence that speaks of the document's own parts rather than its subject.
 const SIGNPOSTS: &[&str] = &[
     "appendix",
@@ -434,118 +300,6 @@ fn content_density(l: &str) -> f32 {
         }
     }
     (k as f32 / 8.0).min(1.0)
-}
-
-/// TF-IDF vectors of the sentences (empty for all but body sentences and headings; the
-/// title's vector is kept for title closeness).
-fn tfidf(lines: &[&str], role: &[Role]) -> Vec<Vec<(u32, f32)>> {
-    let mut ids: HashMap<String, u32> = HashMap::new();
-    let mut counts: Vec<Vec<(u32, f32)>> = Vec::with_capacity(lines.len());
-    for (l, r) in lines.iter().zip(role) {
-        let mut tf: HashMap<u32, f32> = HashMap::new();
-        if *r != Role::Fragment || l.starts_with("Title:") {
-            for w in ground::content_words(l) {
-                if w.len() < 2 {
-                    continue;
-                }
-                let next = ids.len() as u32;
-                *tf.entry(*ids.entry(w).or_insert(next)).or_default() += 1.0;
-            }
-        }
-        counts.push(tf.into_iter().collect());
-    }
-    let mut df = vec![0u32; ids.len()];
-    for v in &counts {
-        for (t, _) in v {
-            df[*t as usize] += 1;
-        }
-    }
-    let n = counts.iter().filter(|v| !v.is_empty()).count().max(1) as f32;
-    for v in &mut counts {
-        for (t, x) in v.iter_mut() {
-            *x = (1.0 + x.ln()) * ((n + 1.0) / (df[*t as usize] as f32 + 1.0)).ln().max(0.0);
-        }
-        let norm = v.iter().map(|(_, x)| x * x).sum::<f32>().sqrt();
-        if norm > 0.0 {
-            v.iter_mut().for_each(|(_, x)| *x /= norm);
-        }
-        v.sort_by_key(|(t, _)| *t);
-    }
-    counts
-}
-
-fn cosine(a: &[(u32, f32)], b: &[(u32, f32)]) -> f32 {
-    let (mut i, mut j, mut dot) = (0, 0, 0.0);
-    while i < a.len() && j < b.len() {
-        match a[i].0.cmp(&b[j].0) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                dot += a[i].1 * b[j].1;
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    dot
-}
-
-/// Centrality of each body sentence (in `body` order), scaled so that the most central is 1.
-fn centrality(vectors: &[Vec<(u32, f32)>], body: &[usize]) -> Vec<f32> {
-    let n = body.len();
-    if n == 0 {
-        return Vec::new();
-    }
-    let raw = if n <= LEXRANK_MAX { lexrank(vectors, body) } else { centroid(vectors, body) };
-    let max = raw.iter().cloned().fold(0.0f32, f32::max);
-    raw.iter().map(|x| if max > 0.0 { x / max } else { 0.0 }).collect()
-}
-
-/// LexRank: PageRank over the graph whose edges join sentences of cosine ≥ 0.1, weighted
-/// by that cosine.
-fn lexrank(vectors: &[Vec<(u32, f32)>], body: &[usize]) -> Vec<f32> {
-    const THRESHOLD: f32 = 0.1;
-    const DAMPING: f32 = 0.85;
-    let n = body.len();
-    let mut edges: Vec<Vec<(usize, f32)>> = vec![Vec::new(); n];
-    for a in 0..n {
-        for b in a + 1..n {
-            let s = cosine(&vectors[body[a]], &vectors[body[b]]);
-            if s >= THRESHOLD {
-                edges[a].push((b, s));
-                edges[b].push((a, s));
-            }
-        }
-    }
-    let out: Vec<f32> = edges.iter().map(|e| e.iter().map(|(_, s)| s).sum()).collect();
-    let mut p = vec![1.0 / n as f32; n];
-    for _ in 0..40 {
-        let mut next = vec![(1.0 - DAMPING) / n as f32; n];
-        let mut dangling = 0.0;
-        for a in 0..n {
-            if out[a] == 0.0 {
-                dangling += p[a];
-                continue;
-            }
-            for &(b, s) in &edges[a] {
-                next[b] += DAMPING * p[a] * s / out[a];
-            }
-        }
-        next.iter_mut().for_each(|x| *x += DAMPING * dangling / n as f32);
-        p = next;
-    }
-    p
-}
-
-/// Closeness of each sentence to the centroid of all of them.
-fn centroid(vectors: &[Vec<(u32, f32)>], body: &[usize]) -> Vec<f32> {
-    let mut c: HashMap<u32, f32> = HashMap::new();
-    for &i in body {
-        for (t, x) in &vectors[i] {
-            *c.entry(*t).or_default() += x;
-        }
-    }
-    body.iter().map(|&i| vectors[i].iter().map(|(t, x)| x * c.get(t).copied().unwrap_or(0.0)).sum()).collect()
 }
 
 #[cfg(test)]
