@@ -3,8 +3,8 @@
 //!
 //! ```text
 //! Document ──plan──▶ Plan (sentences, chunks, token counts)             plan.rs
-//!          ──salience──▶ Salience (a score per sentence; no model)      salience.rs
-//!          ──select──▶ Vec<Candidate> (concept coverage, in budget)    select.rs
+//!          ──salience──▶ Salience (a score per sentence; no model)      salience/
+//!          ──select──▶ Vec<Candidate> (concept coverage, in budget)    select.rs, compress/
 //!          ──map──▶ Mapped (rewrites, titles, tl;dr: one model pass)    map.rs
 //!          ──ground──▶ Vec<KeyPoint> (faithful text, evidence, flags)   points.rs
 //!          ──title, tl;dr──▶ String, String (checked, with fallbacks)   headline.rs
