@@ -56,19 +56,23 @@ pub(super) fn title(cx: &Ctx, sal: &Salience, titles: &[String], warnings: &mut 
     fallback
 }
 
-/// A headline from the most salient sentence that compresses to a whole clause within a
-/// headline's words (a cut one would print its scene-setting opening: "From Bob Clark's
+/// A headline from the most salient sentence (not one that points back: "He figures …")
+/// that compresses to a whole clause within a headline's words (a cut one would print its scene-setting opening: "From Bob Clark's
 /// office in Boise"), else from the most salient sentence (or the opening) as it comes.
 fn extractive_title(cx: &Ctx, sal: &Salience) -> String {
     let ranked = sal.ranked();
     let sentence = |i: usize| &cx.doc.text[cx.plan.sentences[i].clone()];
-    ranked
+    let standalone: Vec<usize> = ranked.iter().copied().filter(|&i| !text::points_back(sentence(i))).collect();
+    standalone
         .iter()
         .take(5)
         .map(|&i| text::compress(sentence(i), HEADLINE_WORDS))
         .find(|s| !text::hard_cut(s) && s.split_whitespace().count() <= HEADLINE_WORDS)
         .map(|s| s.trim_end_matches('.').to_string())
-        .unwrap_or_else(|| text::headline(ranked.first().map_or(cx.opening.as_str(), |&i| sentence(i)), HEADLINE_WORDS))
+        .unwrap_or_else(|| {
+            let best = standalone.first().or(ranked.first());
+            text::headline(best.map_or(cx.opening.as_str(), |&i| sentence(i)), HEADLINE_WORDS)
+        })
 }
 
 /// The document's own title line, without its markup.
@@ -145,15 +149,24 @@ fn about_the_text(t: &str) -> bool {
 }
 
 /// The most salient sentence that compresses to a whole clause within the tl;dr's words.
+/// One that points back to what came before ("From his office …, he figures …") does not
+/// stand alone, and is passed over.
 fn extractive_tldr(cx: &Ctx, sal: &Salience) -> Option<(String, usize)> {
     let ranked = sal.ranked();
-    let pick = |i: usize| text::compress(&cx.doc.text[cx.plan.sentences[i].clone()], TLDR_WORDS);
+    let sentence = |i: usize| &cx.doc.text[cx.plan.sentences[i].clone()];
+    let pick = |i: usize| text::compress(sentence(i), TLDR_WORDS);
     ranked
         .iter()
         .take(5)
+        .filter(|&&i| !text::points_back(sentence(i)))
         .map(|&i| (pick(i), i))
         .find(|(s, _)| !text::hard_cut(s))
         .or_else(|| ranked.first().map(|&i| (pick(i), i)))
+}
+
+/// The sentence an extractive tl;dr would be cut from (what the summary says anyway).
+pub(super) fn tldr_sentence(cx: &Ctx, sal: &Salience) -> Option<usize> {
+    extractive_tldr(cx, sal).map(|(_, i)| i)
 }
 
 #[cfg(test)]
@@ -244,6 +257,22 @@ mod tests {
         });
         assert_eq!((t.as_str(), from), ("", None));
         assert!(warnings.iter().any(|w| w.starts_with("no tl;dr")), "{warnings:?}");
+    }
+
+    #[test]
+    fn an_extractive_tldr_or_title_never_points_back() {
+        let text =
+            "From her office in Lyon, France, she checks the river gauges along the Rhone every single hour.\n\n\
+            The Rhone flooded 40 villages in 2024, the worst flood on record in the valley.\n\n\
+            Engineers raised the river banks by two metres after the flood of 2024.";
+        let mut warnings = Vec::new();
+        let (t, from) = with_ctx(text, |cx, sal| {
+            assert_eq!(sal.ranked()[0], 0, "the scene that points back is the most salient");
+            tldr(cx, sal, "Not a summary", &cx.doc.text, &mut warnings)
+        });
+        assert!(from.is_some() && !t.contains("she checks"), "{t}");
+        let title = with_ctx(text, |cx, sal| title(cx, sal, &[], &mut warnings));
+        assert!(!title.contains("she checks"), "{title}");
     }
 
     #[test]

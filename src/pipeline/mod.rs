@@ -163,7 +163,7 @@ pub fn summarize(
     let said: Vec<String> = sal
         .title
         .iter()
-        .chain(sal.ranked().first())
+        .chain(headline::tldr_sentence(&cx, &sal).as_ref())
         .map(|&i| doc.text[plan.sentences[i].clone()].to_string())
         .collect();
     let budget = select::Budget {

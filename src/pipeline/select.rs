@@ -11,7 +11,9 @@
 //! salience is never picked. What the title and the tl;dr's sentence say counts as covered
 //! from the start, so points add to them rather than repeat them. Repetition needs no
 //! penalty of its own: a point that says again what is said adds nothing. The points
-//! come back in source order.
+//! come back in source order. A sentence that lists what something includes is offered
+//! whole and once per item ("Other challenges included obtaining adequate funding."); one
+//! form of it at most is chosen.
 
 use super::candidate::Candidate;
 use super::salience::Salience;
@@ -85,8 +87,13 @@ pub(super) fn run(
     let mut pool: Vec<(Candidate, HashSet<String>)> = ranked
         .iter()
         .filter(|&&i| sal.score[i] > 0.0)
-        .map(|&i| {
-            let compressed = text::compress(sentence(i), budget.point_words);
+        .flat_map(|&i| {
+            // A sentence that lists what something includes is also offered one item at a
+            // time: the list may be too long for a point where one item is not.
+            std::iter::once(sentence(i).to_string()).chain(text::item_sentences(sentence(i))).map(move |f| (i, f))
+        })
+        .map(|(i, form)| {
+            let compressed = text::compress(&form, budget.point_words);
             let factor = if text::hard_cut(&compressed) { HARD_CUT } else { 1.0 };
             let cs = concepts(&compressed);
             let c = Candidate {
@@ -122,6 +129,8 @@ pub(super) fn run(
             break;
         };
         let (c, cs) = pool.swap_remove(k);
+        // One point per sentence: its other forms go.
+        pool.retain(|(o, _)| o.sentence != c.sentence);
         words += c.text.split_whitespace().count();
         seen.extend(cs);
         chosen.push(c);
@@ -184,6 +193,22 @@ mod tests {
         let free = pick(REPORT, &[], 1);
         let said = pick(REPORT, &[&free[0]], 1);
         assert_ne!(free, said, "the point already said is not picked again");
+    }
+
+    #[test]
+    fn a_long_inclusive_list_gives_a_point_of_one_item() {
+        let text = "The council reviewed how the city shares its transport data.\n\n\
+            The challenges included (1) developing agreements on how the neighbours may use and protect shared \
+            transport data, (2) obtaining adequate funding for the regional data exchange and its staff, and \
+            (3) retaining the members of the exchange over many years.\n\n\
+            Sharing transport data lets the region plan bus lines together.";
+        let s = crate::chunk::sentences(text);
+        let sal = Salience::new(text, &s);
+        let got = run(text, &s, &sal, Budget { points: 3, words: 60, point_words: 12 }, &[]);
+        let texts: Vec<&str> = got.iter().map(|c| c.text.as_str()).collect();
+        assert!(texts.iter().any(|t| t.starts_with("The challenges included") && !t.contains("(2)")), "{texts:?}");
+        assert!(!texts.iter().any(|t| t.ends_with('…')), "{texts:?}");
+        assert_eq!(got.iter().filter(|c| c.sentence == 1).count(), 1, "one point per sentence: {texts:?}");
     }
 
     #[test]

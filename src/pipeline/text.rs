@@ -63,7 +63,9 @@ pub(crate) fn clean_point(reply: &str) -> String {
     line.to_string()
 }
 
-pub(crate) use super::compress::{compress, ends_cleanly, hard_cut, has_verb, headline, information};
+pub(crate) use super::compress::{
+    compress, ends_cleanly, hard_cut, has_verb, headline, information, item_sentences, points_back,
+};
 
 #[cfg(test)]
 mod tests {

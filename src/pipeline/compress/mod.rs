@@ -5,21 +5,25 @@
 //! ("However,"). Past it, the sentence is cut into units that can go without breaking
 //! it: bracketed asides, comma- or dash-bounded asides that open with a relative word or a
 //! participle (", which was …,", ", measured …,"), a scene-setting opening ("At the
-//! laboratory in Missoula,"), and a tail after a clause boundary. Of the deletions that
+//! laboratory in Missoula,"), a tail after a clause boundary, and the last items of a list
+//! of examples ("including A, B, and C" → "including A and B"). Of the deletions that
 //! fit, the one that keeps the most information (numbers, names, longer words) wins, so
 //! that the main clause with its figures survives where an aside goes. Where nothing
 //! fits, a fifth more words are allowed ("about N words") rather than cut a main clause;
 //! past that, the shortest deletion is cut at the limit and marked with "…".
 //!
-//! The words it reads by are in `lexicon.rs`, the units it may delete in `units.rs`.
+//! The words it reads by are in `lexicon.rs`, the units it may delete in `units.rs`, and
+//! the one-item forms of a sentence that lists what something includes in `items.rs`.
 
+mod items;
 mod lexicon;
 mod units;
 
 use super::text::strip_marker;
+pub(crate) use items::item_sentences;
 pub(crate) use lexicon::has_verb;
 use lexicon::{ends_clause, is_dash, lower, CONNECTIVES, LEADING, NUMBER_WORDS};
-use units::{clauses, main_clause, opens_scene, units};
+use units::{clauses, example_list, list_mend, main_clause, opens_scene, units};
 
 /// Fewest words of a compressed sentence cut from a longer one.
 const MIN_RUN: usize = 7;
@@ -133,17 +137,28 @@ pub(crate) fn ends_cleanly(sentence: &str, point: &str) -> bool {
 
 /// The deletion that fits `max` words and keeps the most information, as a keep mask.
 fn best_deletion(words: &[&str], max: usize) -> Option<Vec<bool>> {
-    deletions(words, max, |kept, info| (info, usize::MAX - kept))
+    deletions(words, max, |keep| {
+        let kept = keep.iter().filter(|&&k| k).count();
+        (info_of(words, keep), usize::MAX - kept)
+    })
 }
 
 /// The deletion that leaves the fewest words (the most information among those).
 fn shortest_deletion(words: &[&str]) -> Option<Vec<bool>> {
-    deletions(words, words.len(), |kept, info| (usize::MAX - kept, info))
+    deletions(words, words.len(), |keep| {
+        let kept = keep.iter().filter(|&&k| k).count();
+        (usize::MAX - kept, info_of(words, keep))
+    })
 }
 
-/// Of every deletion that leaves `MIN_RUN..=max` words, the one whose `rank(kept words,
-/// information)` is highest (ties: fewer cuts).
-fn deletions(words: &[&str], max: usize, rank: impl Fn(usize, usize) -> (usize, usize)) -> Option<Vec<bool>> {
+/// The information of the kept words.
+fn info_of(words: &[&str], keep: &[bool]) -> usize {
+    (0..words.len()).filter(|&i| keep[i]).map(|i| word_info(i, words[i]) as usize).sum()
+}
+
+/// Of every deletion that leaves `MIN_RUN..=max` words, the one whose `rank(keep mask)`
+/// is highest (ties: fewer cuts).
+fn deletions(words: &[&str], max: usize, rank: impl Fn(&[bool]) -> (usize, usize)) -> Option<Vec<bool>> {
     let n = words.len();
     let u = units(words);
     let none = 0..0;
@@ -175,8 +190,7 @@ fn deletions(words: &[&str], max: usize, rank: impl Fn(usize, usize) -> (usize, 
                 if verb && !has_verb(&(0..n).filter(|&i| keep[i]).map(|i| words[i]).collect::<Vec<_>>().join(" ")) {
                     continue;
                 }
-                let info = (0..n).filter(|&i| keep[i]).map(|i| word_info(i, words[i]) as usize).sum::<usize>();
-                let score = rank(kept, info);
+                let score = rank(&keep);
                 if best.as_ref().is_none_or(|(s, c, _)| score > *s || (score == *s && cuts < *c)) {
                     best = Some((score, cuts, keep));
                 }
@@ -192,11 +206,15 @@ fn rebuild(words: &[&str], keep: &[bool]) -> String {
     let scene = keep.first() == Some(&true) && opens_scene(words);
     let cl = clauses(words);
     let main_start = if scene { main_clause(words, &cl).map(|k| cl[k].start) } else { None };
+    // A list of examples cut after its second item or later: "A, B, C" → "A and B".
+    let cut = keep.iter().rposition(|&k| k).map_or(0, |k| k + 1);
+    let mend = example_list(words, &cl).and_then(|items| list_mend(words, &items, cut));
     let mut out: Vec<String> = Vec::new();
     let mut i = 0;
     while i < words.len() {
         if keep[i] {
-            out.push(words[i].to_string());
+            let w = words[i];
+            out.push(if Some(i) == mend { format!("{} and", w.trim_end_matches(',')) } else { w.to_string() });
             i += 1;
             continue;
         }
@@ -249,6 +267,7 @@ fn trim_clause_end(w: &mut String) {
 /// A word's information: 4 for a number, 3 for a name (a capital not opening the
 /// sentence), 1 for another word of four letters or more.
 fn word_info(i: usize, w: &str) -> u32 {
+    // Inline code (`--disable-gil`, ``dict``) names a thing, as a capital does.
     let w = w.trim_matches(|c: char| !c.is_alphanumeric());
     if w.chars().any(|c| c.is_ascii_digit()) || NUMBER_WORDS.contains(&w.to_lowercase().as_str()) {
         4
@@ -275,6 +294,26 @@ fn capitalise(s: &str) -> String {
         Some(c) if c.is_lowercase() => c.to_uppercase().chain(cs).collect(),
         _ => s.to_string(),
     }
+}
+
+/// Whether a sentence's main clause (past a scene-setting opening) opens with a pronoun
+/// that points back to what came before ("He's been working …", "From her office …, she
+/// tracks …"): it cannot stand alone as a tl;dr or a title.
+pub(crate) fn points_back(sentence: &str) -> bool {
+    const BACK: &[&str] = &["he", "she", "it", "they", "his", "her", "its", "their", "these", "those", "such"];
+    let s = strip_marker(sentence.trim());
+    let words: Vec<&str> = s.split_whitespace().collect();
+    let start = if opens_scene(&words) {
+        let cl = clauses(&words);
+        main_clause(&words, &cl).map_or(0, |k| cl[k].start)
+    } else {
+        0
+    };
+    words.get(start).is_some_and(|w| {
+        let w = lower(w);
+        let w = w.split(['\'', '’']).next().unwrap_or("");
+        BACK.contains(&w)
+    })
 }
 
 /// A sentence cut to a headline of at most `max_words` words (no final full stop).
@@ -367,10 +406,34 @@ mod tests {
 
     #[test]
     fn the_last_item_of_a_list_stays() {
-        let s = "The results highlight regions depleted by heavy water use, including the Colorado River basin in \
+        let s = "The results highlight three regions depleted by heavy water use: the Colorado River basin in \
                  the United States, the Amazon basin in South America, and the Murray-Darling basin in Australia.";
         let p = compress(s, 25);
         assert!(!p.ends_with("in South America."), "{p}");
+    }
+
+    #[test]
+    fn a_list_of_examples_loses_items_from_its_end() {
+        let s = "The results highlight regions depleted by heavy water use, including the Colorado River basin in \
+                 the United States, the Amazon basin in South America, and the Murray-Darling basin in Australia.";
+        assert_eq!(
+            compress(s, 25),
+            "The results highlight regions depleted by heavy water use, including the Colorado River basin in the \
+             United States and the Amazon basin in South America."
+        );
+        assert_eq!(
+            compress(s, 18),
+            "The results highlight regions depleted by heavy water use, including the Colorado River basin in the United States."
+        );
+        // Its first item is no aside: the others would be left without it.
+        assert!(compress(s, 30).contains("use, including the Colorado"), "{}", compress(s, 30));
+        let s = "Researchers have adapted a wide range of techniques, including search and mathematical optimization, \
+                 formal logic, artificial neural networks, and methods based on statistics, operations research, and economics.";
+        assert_eq!(
+            compress(s, 20),
+            "Researchers have adapted a wide range of techniques, including search and mathematical optimization, \
+             formal logic and artificial neural networks."
+        );
     }
 
     #[test]
@@ -501,6 +564,15 @@ mod tests {
         let c = compress(no_clause, 10);
         assert!(hard_cut(&c) && c.split_whitespace().count() == 10, "{c}");
         assert_eq!(headline("Rivers carry water to the sea.", 12), "Rivers carry water to the sea");
+    }
+
+    #[test]
+    fn a_main_clause_that_points_back_is_told() {
+        assert!(points_back("He's been working for several years with scientists on field studies."));
+        assert!(points_back("From her office in Lyon, France, she tracks flood levels along the Rhone."));
+        assert!(!points_back("From her office in Lyon, France, the engineer tracks flood levels along the Rhone."));
+        assert!(!points_back("The 2000 season was one of the worst on record."));
+        assert!(!points_back("Italy's rivers hold more water than before."));
     }
 
     #[test]

@@ -95,6 +95,48 @@ pub(super) fn main_clause(words: &[&str], cl: &[Range<usize>]) -> Option<usize> 
     })
 }
 
+/// Words that open a list of examples: "…, including A, B, and C." Such a list names some
+/// of what it is about, so it may lose items from its end and stay true.
+const EXAMPLE_OPENERS: &[&str] = &["including", "such as", "e.g.", "especially", "particularly", "notably"];
+
+/// A list of examples that ends the sentence: the first word of each item, the first
+/// item's after its opener ("including"). A list runs over clauses that end with commas
+/// from its opener to a last item that opens with "and" or "or" and ends the sentence.
+pub(super) fn example_list(words: &[&str], cl: &[Range<usize>]) -> Option<Vec<usize>> {
+    let last = |r: &Range<usize>| words[r.end - 1];
+    let k0 = (1..cl.len().saturating_sub(1)).find(|&k| {
+        let before = last(&cl[k - 1]);
+        (before.ends_with(',') || ends_dash(before))
+            && EXAMPLE_OPENERS.iter().any(|o| {
+                let o: Vec<&str> = o.split(' ').collect();
+                cl[k].len() > o.len() && (0..o.len()).all(|j| lower(words[cl[k].start + j]) == o[j])
+            })
+    })?;
+    // Its items end with commas, its last opens with "and" or "or" and ends the sentence.
+    let closing = |r: &Range<usize>| matches!(lower(words[r.start]).as_str(), "and" | "or");
+    let (end, body) = cl[k0..].split_last()?;
+    let numbered = words[cl[k0].start..].iter().any(|w| is_enumerator(w));
+    if numbered || !closing(end) || !body.iter().all(|r| last(r).ends_with(',')) {
+        return None;
+    }
+    let opener = if lower(words[cl[k0].start]) == "such" { 2 } else { 1 };
+    let mut items = vec![cl[k0].start + opener];
+    items.extend(cl[k0 + 1..].iter().map(|r| r.start));
+    Some(items)
+}
+
+/// Where a list of examples cut before item `at` (a word index) is mended: the word that
+/// ends the next-to-last kept item, whose comma becomes " and" ("A, B, C, and D" cut
+/// before C reads "A and B"). None where one item is left or the last kept opens with
+/// "and" or "or".
+pub(super) fn list_mend(words: &[&str], items: &[usize], at: usize) -> Option<usize> {
+    let j = items.iter().position(|&s| s == at)?;
+    if j < 2 || matches!(lower(words[items[j - 1]]).as_str(), "and" | "or") {
+        return None;
+    }
+    Some(items[j - 1] - 1)
+}
+
 /// What may be deleted from a sentence, as word ranges: asides (each on its own or with
 /// the others), openings (at most one), tails (at most one).
 pub(super) struct Units {
@@ -109,7 +151,13 @@ pub(super) fn units(words: &[&str]) -> Units {
     let cl = clauses(words);
     let first = |r: &Range<usize>| lower(words[r.start]);
     let last = |r: &Range<usize>| words[r.end - 1];
+    let list = example_list(words, &cl);
+    // The clause that opens a list of examples is no aside: the items after it would be left.
+    let list_opener = list.as_ref().and_then(|items| cl.iter().position(|r| r.contains(&items[0])));
     for k in 1..cl.len().saturating_sub(1) {
+        if Some(k) == list_opener {
+            continue;
+        }
         let bracketed = (last(&cl[k - 1]).ends_with(',') && last(&cl[k]).ends_with(','))
             || (ends_dash(last(&cl[k - 1])) && ends_dash(last(&cl[k])));
         // A participle's aside goes only where the main clause goes on after it ("…, measured
@@ -205,6 +253,12 @@ pub(super) fn units(words: &[&str]) -> Units {
             && !alternative(words, &cl, k)
         {
             tails.push(cl[k].start..n);
+        }
+    }
+    // A list of examples may lose items from its end: "including A, B, and C" → "including A and B".
+    for &at in list.iter().flatten().skip(1) {
+        if !tails.iter().any(|t| t.start == at) {
+            tails.push(at..n);
         }
     }
     Units { asides: aside, openings, tails }
